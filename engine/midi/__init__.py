@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""MIDI: files (mido) now, live ports later."""

@@ -1,0 +1,385 @@
+# SPDX-License-Identifier: MIT
+"""Standard MIDI Files <-> :class:`~engine.music.Pattern`, through mido.
+
+Reading (:func:`read_midi_file`) accepts type 0 and type 1 files (and RIFF-wrapped RMID):
+
+- one :class:`~engine.music.Track` per (MIDI track, channel, program) that holds notes, in file
+  order; a MIDI track with a program change but no notes gives an empty track (so an empty
+  track that Barforge wrote comes back), a track with neither (a conductor track) gives none;
+- channel 10 (index 9) is the drum channel;
+- the first tempo and time signature are kept; later changes are listed in the warnings;
+- a note-on with velocity 0 is a note-off; a note-off ends the oldest sounding note of its
+  channel and pitch (first in, first out); notes of one pitch that overlap are then cut where
+  the next one starts (see :func:`~engine.music.resolve_overlaps`); a note still sounding at
+  the end of its track ends there; a note with no length gets one tick. Each of these repairs
+  is counted in the warnings;
+- the pattern has enough whole bars to hold every note and every track's end.
+
+Every failure (not MIDI, truncated, bad data, a type 2 file, SMPTE time, a file above the size
+cap, absurd lengths) raises :class:`MidiFileError`, naming the file and the reason. A file whose
+only fault is data bytes above 127 is read again with those bytes clipped, with a warning.
+
+Writing (:func:`write_midi_file`) makes a type 1 file: a conductor track with the tempo and time
+signature, then one track per pattern track with its name (UTF-8), program change and notes;
+note-offs come before note-ons on the same tick; every track ends at the pattern's end. The
+file is written atomically (a temporary file renamed over the target).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mido
+
+from engine.gm import program_name
+from engine.music import (
+    DEFAULT_TEMPO_US,
+    DRUM_CHANNEL,
+    Note,
+    Pattern,
+    TimeSignature,
+    Track,
+    resolve_overlaps,
+)
+
+#: Files above this size are refused before parsing (real MIDI files rarely pass 1 MiB).
+MAX_FILE_BYTES = 32 * 1024 * 1024
+#: Patterns longer than this are refused (10,000 bars of 4/4 last 5.5 hours at 120 BPM).
+MAX_BARS = 10_000
+
+
+#: Events a pattern does not keep and whose loss is worth no warning.
+_HARMLESS = frozenset(
+    {"end_of_track", "instrument_name", "key_signature", "text", "copyright", "marker"}
+)
+
+
+class MidiFileError(Exception):
+    """A MIDI file could not be read or written; ``path`` and ``reason`` say which and why."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class MidiImport:
+    """A pattern read from a MIDI file, with what could not be kept as it was."""
+
+    pattern: Pattern
+    warnings: tuple[str, ...]
+    midi_type: int
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_midi_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES) -> MidiImport:
+    """Read a Standard MIDI File (type 0 or 1) into a pattern.
+
+    Raises
+    ------
+    MidiFileError
+        For any file that cannot be read as MIDI, with the file and the reason.
+    """
+    data = _read_bytes(path, max_bytes)
+    warnings: list[str] = []
+    midi = _parse(path, data, warnings)
+    return MidiImport(midi_to_pattern(midi, path, warnings), tuple(warnings), midi.type)
+
+
+def _read_bytes(path: str | os.PathLike[str], max_bytes: int) -> bytes:
+    try:
+        size = os.stat(path).st_size
+        if size > max_bytes:
+            raise MidiFileError(
+                path,
+                f"the file is {size / 2**20:.1f} MiB, above the {max_bytes / 2**20:.0f} MiB "
+                "limit for MIDI files",
+            )
+        with open(path, "rb") as f:
+            return f.read(max_bytes + 1)
+    except IsADirectoryError:
+        raise MidiFileError(path, "it is a folder, not a file") from None
+    except OSError as e:
+        raise MidiFileError(path, e.strerror or str(e)) from None
+
+
+def _parse(path: str | os.PathLike[str], data: bytes, warnings: list[str]) -> mido.MidiFile:
+    if data[:4] == b"RIFF" and data[8:12] == b"RMID" and b"MThd" in data:
+        data = data[data.index(b"MThd") :]
+    if len(data) < 4 or data[:4] != b"MThd":
+        raise MidiFileError(path, "not a Standard MIDI File (it does not start with 'MThd')")
+    try:
+        midi = _mido_parse(data, clip=False)
+    except OSError as e:
+        if "data byte" not in str(e):
+            raise MidiFileError(path, _reason(e)) from None
+        try:
+            midi = _mido_parse(data, clip=True)
+        except Exception as e2:  # mido raises many kinds: report them all alike
+            raise MidiFileError(path, _reason(e2)) from None
+        warnings.append("data bytes above 127 were clipped to 127 (the file is damaged)")
+    except Exception as e:  # mido raises many kinds: report them all alike
+        raise MidiFileError(path, _reason(e)) from None
+    if midi.type == 2:
+        raise MidiFileError(path, "type 2 (independent sequences) MIDI files are not supported")
+    if midi.ticks_per_beat <= 0:
+        raise MidiFileError(
+            path, "SMPTE (frames per second) time division is not supported, only ticks per beat"
+        )
+    return midi
+
+
+def _mido_parse(data: bytes, clip: bool) -> mido.MidiFile:
+    return mido.MidiFile(file=io.BytesIO(data), clip=clip)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, EOFError):
+        return "the file ends in the middle of a chunk (truncated)"
+    text = str(error) or type(error).__name__
+    if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+        return f"bad MIDI data: {text}"
+    return f"bad MIDI data ({type(error).__name__}): {text}"
+
+
+def _decode_text(text: str) -> str:
+    """mido decodes meta text as latin-1; most tools today write UTF-8."""
+    raw = text.encode("latin-1", errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return text
+
+
+@dataclass(slots=True)
+class _TrackScan:
+    """What one MIDI track holds, before it is split into pattern tracks."""
+
+    name: str | None = None
+    # channel -> [(start, duration, pitch, velocity, program or None if none set yet)]
+    notes: dict[int, list[tuple[int, int, int, int, int | None]]] = field(default_factory=dict)
+    programs: dict[int, int] = field(default_factory=dict)  # channel -> first program change
+    end: int = 0
+
+
+def midi_to_pattern(
+    midi: mido.MidiFile, path: str | os.PathLike[str], warnings: list[str]
+) -> Pattern:
+    """Convert a parsed MIDI file; repairs and ignored content are appended to ``warnings``."""
+    tempos: list[tuple[int, int]] = []
+    signatures: list[tuple[int, int, int]] = []
+    first_program: dict[int, tuple[int, int]] = {}  # channel -> (tick, program)
+    ignored: Counter[str] = Counter()
+    repairs: Counter[str] = Counter()
+    scans: list[_TrackScan] = []
+
+    for track in midi.tracks:
+        scan = _TrackScan()
+        programs: dict[int, int] = {}
+        sounding: dict[tuple[int, int], deque[tuple[int, int, int | None]]] = {}
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            kind = msg.type
+            if kind == "note_on" and msg.velocity > 0:
+                key = (msg.channel, msg.note)
+                queue = sounding.get(key)
+                if queue is None:
+                    queue = sounding[key] = deque()
+                queue.append((tick, msg.velocity, programs.get(msg.channel)))
+            elif kind == "note_off" or kind == "note_on":
+                queue = sounding.get((msg.channel, msg.note))
+                if not queue:
+                    repairs["note-offs with no sounding note, ignored"] += 1
+                    continue
+                start, velocity, program = queue.popleft()
+                duration = tick - start
+                if duration == 0:
+                    repairs["notes with no length, given one tick"] += 1
+                    duration = 1
+                scan.notes.setdefault(msg.channel, []).append(
+                    (start, duration, msg.note, velocity, program)
+                )
+            elif kind == "program_change":
+                programs[msg.channel] = msg.program
+                if msg.channel not in first_program or tick < first_program[msg.channel][0]:
+                    first_program[msg.channel] = (tick, msg.program)
+                scan.programs.setdefault(msg.channel, msg.program)
+            elif kind == "set_tempo":
+                tempos.append((tick, msg.tempo))
+            elif kind == "time_signature":
+                signatures.append((tick, msg.numerator, msg.denominator))
+            elif kind == "track_name":
+                if scan.name is None:
+                    scan.name = _decode_text(msg.name).strip()
+            elif kind not in _HARMLESS:
+                ignored[kind] += 1
+        scan.end = tick
+        for (channel, pitch), queue in sounding.items():
+            for start, velocity, program in queue:
+                repairs["notes still sounding at the end of their track, ended there"] += 1
+                scan.notes.setdefault(channel, []).append(
+                    (start, max(tick - start, 1), pitch, velocity, program)
+                )
+        scans.append(scan)
+
+    tempo_us = _first_value(tempos, DEFAULT_TEMPO_US, "tempo", warnings, midi.ticks_per_beat)
+    signature = _time_signature(path, signatures, midi.ticks_per_beat, warnings)
+
+    tracks: list[Track] = []
+    for scan in scans:
+        tracks.extend(_split_tracks(scan, first_program, repairs))
+
+    tpq = midi.ticks_per_beat
+    bar = Pattern(ticks_per_quarter=tpq, time_signature=signature, n_bars=1).bar_ticks
+    end = max([s.end for s in scans] + [n.end for t in tracks for n in t.notes], default=0)
+    n_bars = max(1, math.ceil(end / bar))
+    if n_bars > MAX_BARS:
+        raise MidiFileError(
+            path, f"the music lasts {n_bars} bars, above the limit of {MAX_BARS} bars"
+        )
+    warnings.extend(f"{what}: {count}" for what, count in repairs.items())
+    if ignored:
+        listed = ", ".join(f"{n} {kind}" for kind, n in sorted(ignored.items()))
+        warnings.append(f"events that a pattern does not hold were ignored: {listed}")
+    return Pattern(
+        tracks=tuple(tracks),
+        n_bars=n_bars,
+        ticks_per_quarter=tpq,
+        time_signature=signature,
+        tempo_us=tempo_us,
+    )
+
+
+def _first_value(
+    changes: list[tuple[int, int]], default: int, what: str, warnings: list[str], tpq: int
+) -> int:
+    if not changes:
+        return default
+    changes.sort(key=lambda c: c[0])
+    value = changes[0][1]
+    later = [(t, v) for t, v in changes[1:] if v != value]
+    if later:
+        warnings.append(
+            f"{len(later)} later {what} change(s) ignored, the first at beat "
+            f"{later[0][0] / tpq:g}: the pattern keeps {60_000_000 / value:.6g} BPM"
+        )
+    return value
+
+
+def _time_signature(
+    path: str | os.PathLike[str],
+    signatures: list[tuple[int, int, int]],
+    tpq: int,
+    warnings: list[str],
+) -> TimeSignature:
+    if not signatures:
+        return TimeSignature()
+    signatures.sort(key=lambda s: s[0])
+    _, numerator, denominator = signatures[0]
+    try:
+        signature = TimeSignature(numerator, denominator)
+        Pattern(ticks_per_quarter=tpq, time_signature=signature, n_bars=1)
+    except ValueError as e:
+        warnings.append(f"time signature {numerator}/{denominator} cannot be used ({e}); 4/4 used")
+        return TimeSignature()
+    later = [s for s in signatures[1:] if (s[1], s[2]) != (numerator, denominator)]
+    if later:
+        warnings.append(
+            f"{len(later)} later time signature change(s) ignored, the first at beat "
+            f"{later[0][0] / tpq:g}: the pattern keeps {signature}"
+        )
+    return signature
+
+
+def _split_tracks(
+    scan: _TrackScan, first_program: dict[int, tuple[int, int]], repairs: Counter[str]
+) -> Iterator[Track]:
+    groups: dict[tuple[int, int], list[Note]] = {}
+    for channel, raw in scan.notes.items():
+        default = first_program.get(channel, (0, 0))[1]
+        for start, duration, pitch, velocity, program in raw:
+            key = (channel, default if program is None else program)
+            groups.setdefault(key, []).append(Note(start, duration, pitch, velocity))
+    for channel, program in scan.programs.items():
+        if channel not in scan.notes:
+            groups[(channel, program)] = []
+    for (channel, program), group in groups.items():
+        is_drum = channel == DRUM_CHANNEL
+        label = program_name(program, is_drum)
+        if len(groups) == 1:
+            name = scan.name or label
+        else:
+            name = f"{scan.name + ': ' if scan.name else ''}{label} (ch {channel + 1})"
+        resolved, n_changed = resolve_overlaps(group)
+        if n_changed:
+            repairs["overlapping notes of one pitch, shortened or merged"] += n_changed
+        yield Track(name, program, is_drum, channel, resolved)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def pattern_to_midi(pattern: Pattern) -> mido.MidiFile:
+    """A type 1 :class:`mido.MidiFile` holding ``pattern`` (see the module's docstring)."""
+    midi = mido.MidiFile(type=1, ticks_per_beat=pattern.ticks_per_quarter)
+    length = pattern.length_ticks
+    ts = pattern.time_signature
+    conductor = mido.MidiTrack()
+    conductor.append(
+        mido.MetaMessage("time_signature", numerator=ts.numerator, denominator=ts.denominator)
+    )
+    conductor.append(mido.MetaMessage("set_tempo", tempo=pattern.tempo_us))
+    conductor.append(mido.MetaMessage("end_of_track", time=length))
+    midi.tracks.append(conductor)
+    for track in pattern.tracks:
+        out = mido.MidiTrack()
+        name = track.name.encode("utf-8").decode("latin-1")
+        out.append(mido.MetaMessage("track_name", name=name))
+        out.append(mido.Message("program_change", channel=track.channel, program=track.program))
+        # Sort key: tick, then offs (0) before ons (1), then pitch.
+        events = [(n.end, 0, n.pitch, 0) for n in track.notes]
+        events += [(n.start, 1, n.pitch, n.velocity) for n in track.notes]
+        events.sort()
+        now = 0
+        channel = track.channel
+        for tick, is_on, pitch, velocity in events:
+            kind = "note_on" if is_on else "note_off"
+            out.append(
+                mido.Message(kind, channel=channel, note=pitch, velocity=velocity, time=tick - now)
+            )
+            now = tick
+        out.append(mido.MetaMessage("end_of_track", time=length - now))
+        midi.tracks.append(out)
+    return midi
+
+
+def write_midi_file(pattern: Pattern, path: str | os.PathLike[str]) -> None:
+    """Write ``pattern`` as a type 1 MIDI file, atomically; failures raise MidiFileError."""
+    target = Path(path)
+    midi = pattern_to_midi(pattern)
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(buffer.getvalue())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as e:
+        raise MidiFileError(path, f"cannot write: {e.strerror or e}") from None
