@@ -31,6 +31,15 @@ MAX_TEMPO_US = 0xFFFFFF
 TIME_SIGNATURE_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
 
 
+_PITCH_CLASS_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def pitch_name(pitch: int) -> str:
+    """Scientific pitch name of a MIDI note number, with middle C (60) as C4."""
+    _check_int("pitch_name", "pitch", pitch, 0, 127)
+    return f"{_PITCH_CLASS_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
 def _check_int(owner: str, name: str, value: Any, low: int, high: int | None = None) -> None:
     """Raise ``ValueError`` naming ``owner.name`` unless ``value`` is an int in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, int):

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""Benchmarks behind ``barforge bench``: measured on demand, never in unit tests."""

@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: MIT
+"""The ``barforge`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from engine import __version__
+from engine.gm import program_name
+from engine.midi.files import MidiFileError, MidiImport, read_midi_file
+from engine.music import pitch_name
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="barforge",
+        description="Barforge: multi-track bars from a GAN, played live into your DAW.",
+    )
+    parser.add_argument("--version", action="version", version=f"barforge {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    info = commands.add_parser("info", help="describe a MIDI file as Barforge reads it")
+    info.add_argument("file", metavar="FILE.mid", help="a Standard MIDI File (type 0 or 1)")
+
+    bench = commands.add_parser("bench", help="measure speed (benchmarks, not tests)")
+    benches = bench.add_subparsers(dest="bench", metavar="WHAT", required=True)
+    bench_io = benches.add_parser("io", help="MIDI file read and write speed, against mido")
+    bench_io.add_argument("--notes", type=int, default=100_000, help="notes in the test file")
+    bench_io.add_argument("--repeats", type=int, default=5, help="runs of each (median kept)")
+    bench_io.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    return parser
+
+
+def describe(midi: MidiImport, path: str) -> str:
+    """The text ``barforge info`` prints for a file that was read."""
+    pattern = midi.pattern
+    span = pattern.pitch_range()
+    pitches = (
+        f"{pitch_name(span[0])}-{pitch_name(span[1])} ({span[0]}-{span[1]})" if span else "none"
+    )
+    lines = [
+        f"{path}: MIDI type {midi.midi_type}, {pattern.ticks_per_quarter} ticks per quarter",
+        f"  {pattern.n_bars} bars of {pattern.time_signature} at {pattern.bpm:.6g} BPM, "
+        f"{pattern.n_notes} notes, pitch range {pitches}",
+        f"  {'#':>3}  {'track':24} {'program':32} {'channel':>7} {'notes':>7}",
+    ]
+    for i, track in enumerate(pattern.tracks, 1):
+        program = f"{track.program + 1} {program_name(track.program, track.is_drum)}"
+        lines.append(
+            f"  {i:>3}  {track.name[:24]:24} {program[:32]:32} "
+            f"{track.channel + 1:>7} {len(track.notes):>7}"
+        )
+    if not pattern.tracks:
+        lines.append("       (no tracks with notes or programs)")
+    lines.extend(f"  warning: {w}" for w in midi.warnings)
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 0
+    if args.command == "info":
+        try:
+            midi = read_midi_file(args.file)
+        except MidiFileError as e:
+            print(f"barforge info: {e}", file=sys.stderr)
+            return 1
+        print(describe(midi, args.file))
+        return 0
+    if args.command == "bench" and args.bench == "io":
+        from engine.bench import io
+
+        if args.notes < 1 or args.repeats < 1:
+            print("barforge bench io: --notes and --repeats must be at least 1", file=sys.stderr)
+            return 2
+        return io.main(args.notes, args.repeats, args.json)
+    raise AssertionError(f"unhandled command {args.command!r}")  # argparse forbids the rest
+
+
+if __name__ == "__main__":
+    sys.exit(main())
