@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: MIT
 """``barforge bench io``: how fast MIDI files are read and written, against mido alone.
 
-A large multi-track pattern is made (16 tracks, drums on channel 10, at least ``n_notes``
-notes), written once to a temporary file, then timed ``repeats`` times each:
+A large multi-track pattern is made (16 tracks, drums on channel 10, ``n_notes`` notes), written once to a temporary file, then timed ``repeats`` times each:
 
 - *read*: :func:`engine.midi.files.read_midi_file` (mido's parse plus Barforge's conversion and
   checks, down to a validated :class:`~engine.music.Pattern`);
@@ -31,14 +30,14 @@ from engine.music import DRUM_CHANNEL, Note, Pattern, Track, resolve_overlaps
 
 
 def make_large_pattern(n_notes: int = 100_000, n_tracks: int = 16, seed: int = 0) -> Pattern:
-    """A dense, deterministic pattern of at least ``n_notes`` notes over ``n_tracks`` tracks."""
+    """A dense, deterministic pattern of ``n_notes`` notes over ``n_tracks`` tracks."""
     rng = np.random.default_rng(seed)
     tpq = 480
     step = tpq // 8  # a 32nd note
-    per_track = -(-n_notes // n_tracks)
-    drawn = per_track + per_track // 4 + 8  # spare notes for those merged away below
     tracks = []
     for index in range(n_tracks):
+        per_track = n_notes // n_tracks + (index < n_notes % n_tracks)
+        drawn = per_track + per_track // 4 + 8  # spare notes for those merged away below
         channel = index % 16
         is_drum = channel == DRUM_CHANNEL
         starts = np.arange(drawn) * step + rng.integers(0, 4, drawn) * step * 8
