@@ -17,6 +17,7 @@ Invariants, checked on construction (a violation raises ``ValueError`` naming th
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,10 +72,24 @@ class Note:
     velocity: int = 100
 
     def __post_init__(self) -> None:
-        _check_int("Note", "start", self.start, 0)
-        _check_int("Note", "duration", self.duration, 1)
-        _check_int("Note", "pitch", self.pitch, 0, 127)
-        _check_int("Note", "velocity", self.velocity, 1, 127)
+        # One cheap test on the common path (files hold hundreds of thousands of notes); the
+        # detailed checks below only run to name what is wrong.
+        start, duration, pitch, velocity = self.start, self.duration, self.pitch, self.velocity
+        if (
+            type(start) is int
+            and type(duration) is int
+            and type(pitch) is int
+            and type(velocity) is int
+            and start >= 0
+            and duration >= 1
+            and 0 <= pitch <= 127
+            and 1 <= velocity <= 127
+        ):
+            return
+        _check_int("Note", "start", start, 0)
+        _check_int("Note", "duration", duration, 1)
+        _check_int("Note", "pitch", pitch, 0, 127)
+        _check_int("Note", "velocity", velocity, 1, 127)
 
     @property
     def end(self) -> int:
@@ -82,8 +97,8 @@ class Note:
         return self.start + self.duration
 
 
-def _sort_key(note: Note) -> tuple[int, int, int, int]:
-    return (note.start, note.pitch, note.duration, note.velocity)
+#: Order of notes within a track: by onset, then pitch (then the rest, to be total).
+_sort_key = operator.attrgetter("start", "pitch", "duration", "velocity")
 
 
 def resolve_overlaps(notes: Iterable[Note]) -> tuple[tuple[Note, ...], int]:
@@ -100,7 +115,7 @@ def resolve_overlaps(notes: Iterable[Note]) -> tuple[tuple[Note, ...], int]:
     n_changed : int
         How many notes were shortened or dropped.
     """
-    by_pitch = sorted(notes, key=lambda n: (n.pitch, n.start, -n.duration, -n.velocity))
+    by_pitch = sorted(notes, key=operator.attrgetter("pitch", "start"))
     kept: list[Note] = []
     n_changed = 0
     for note in by_pitch:
@@ -108,8 +123,10 @@ def resolve_overlaps(notes: Iterable[Note]) -> tuple[tuple[Note, ...], int]:
             last = kept[-1]
             if last.start == note.start:
                 n_changed += 1
+                if (note.duration, note.velocity) > (last.duration, last.velocity):
+                    kept[-1] = note
                 continue
-            if last.end > note.start:
+            if last.start + last.duration > note.start:
                 kept[-1] = dataclasses.replace(last, duration=note.start - last.start)
                 n_changed += 1
         kept.append(note)
@@ -141,6 +158,8 @@ class Track:
     is_drum: bool = False
     channel: int = 0
     notes: tuple[Note, ...] = field(default=())
+    #: Tick at which the last note ends (0 for no notes); derived, not passed.
+    end_tick: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -156,19 +175,23 @@ class Track:
                 f"is_drum={self.is_drum}"
             )
         notes = tuple(self.notes)
-        for note in notes:
-            if not isinstance(note, Note):
-                raise ValueError(f"Track.notes must hold Note values, got {note!r}")
+        if not all(isinstance(note, Note) for note in notes):
+            bad = next(note for note in notes if not isinstance(note, Note))
+            raise ValueError(f"Track.notes must hold Note values, got {bad!r}")
         notes = tuple(sorted(notes, key=_sort_key))
         last_end: dict[int, int] = {}
+        end_tick = 0
         for note in notes:
-            if last_end.get(note.pitch, -1) > note.start:
+            start, pitch = note.start, note.pitch
+            if last_end.get(pitch, -1) > start:
                 raise ValueError(
-                    f"Track.notes: two notes of pitch {note.pitch} overlap at tick {note.start} "
+                    f"Track.notes: two notes of pitch {pitch} overlap at tick {start} "
                     f"in track {self.name!r}"
                 )
-            last_end[note.pitch] = note.end
+            end = last_end[pitch] = start + note.duration
+            end_tick = max(end_tick, end)
         object.__setattr__(self, "notes", notes)
+        object.__setattr__(self, "end_tick", end_tick)
 
     def with_notes(self, notes: Iterable[Note]) -> Track:
         """The same track holding ``notes`` instead."""
@@ -263,16 +286,10 @@ class Pattern:
             )
         length = self.length_ticks
         for track in tracks:
-            if track.notes and track.notes[-1].start >= length:
+            if track.end_tick > length:
                 raise ValueError(
-                    f"Pattern.n_bars: track {track.name!r} has a note at tick "
-                    f"{track.notes[-1].start}, past the end of {self.n_bars} bars ({length} ticks)"
-                )
-            late = max((n.end for n in track.notes), default=0)
-            if late > length:
-                raise ValueError(
-                    f"Pattern.n_bars: track {track.name!r} has a note ending at tick {late}, "
-                    f"past the end of {self.n_bars} bars ({length} ticks)"
+                    f"Pattern.n_bars: track {track.name!r} has a note ending at tick "
+                    f"{track.end_tick}, past the end of {self.n_bars} bars ({length} ticks)"
                 )
 
     # --- derived values -------------------------------------------------------------------

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """``barforge bench io``: how fast MIDI files are read and written, against mido alone.
 
-A large multi-track pattern is made (16 tracks, drums on channel 10, ``n_notes`` notes), written once to a temporary file, then timed ``repeats`` times each:
+A large multi-track pattern is made (16 tracks, drums on channel 10, ``n_notes`` notes),
+written once to a temporary file, then timed ``repeats`` times each:
 
 - *read*: :func:`engine.midi.files.read_midi_file` (mido's parse plus Barforge's conversion and
   checks, down to a validated :class:`~engine.music.Pattern`);
