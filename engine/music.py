@@ -50,6 +50,15 @@ def _check_int(owner: str, name: str, value: Any, low: int, high: int | None = N
         raise ValueError(f"{owner}.{name} must be {bounds}, got {value}")
 
 
+def _as_tuple(name: str, values: Any) -> tuple[Any, ...]:
+    if isinstance(values, str | bytes):
+        raise ValueError(f"{name} must be an iterable of values, got {values!r}")
+    try:
+        return tuple(values)
+    except TypeError:
+        raise ValueError(f"{name} must be an iterable of values, got {values!r}") from None
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Note:
     """One note.
@@ -134,7 +143,7 @@ def resolve_overlaps(notes: Iterable[Note]) -> tuple[tuple[Note, ...], int]:
     return tuple(kept), n_changed
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Track:
     """One instrument's notes.
 
@@ -154,14 +163,33 @@ class Track:
     """
 
     name: str
-    program: int = 0
-    is_drum: bool = False
-    channel: int = 0
-    notes: tuple[Note, ...] = field(default=())
+    program: int
+    is_drum: bool
+    channel: int
+    notes: tuple[Note, ...]
     #: Tick at which the last note ends (0 for no notes); derived, not passed.
     end_tick: int = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        name: str,
+        program: int = 0,
+        is_drum: bool = False,
+        channel: int = 0,
+        notes: Iterable[Note] = (),
+    ) -> None:
+        # Written out (not the dataclass's own) so that ``notes`` may be any iterable.
+        for attribute, value in (
+            ("name", name),
+            ("program", program),
+            ("is_drum", is_drum),
+            ("channel", channel),
+            ("notes", notes),
+        ):
+            object.__setattr__(self, attribute, value)
+        self._validate()
+
+    def _validate(self) -> None:
         if not isinstance(self.name, str):
             raise ValueError(f"Track.name must be a string, got {self.name!r}")
         _check_int("Track", "program", self.program, 0, 127)
@@ -174,7 +202,7 @@ class Track:
                 f"{DRUM_CHANNEL} (MIDI channel 10); got channel {self.channel} with "
                 f"is_drum={self.is_drum}"
             )
-        notes = tuple(self.notes)
+        notes = _as_tuple("Track.notes", self.notes)
         if not all(isinstance(note, Note) for note in notes):
             bad = next(note for note in notes if not isinstance(note, Note))
             raise ValueError(f"Track.notes must hold Note values, got {bad!r}")
@@ -233,7 +261,7 @@ class TimeSignature:
 
     def __post_init__(self) -> None:
         _check_int("TimeSignature", "numerator", self.numerator, 1, 255)
-        if self.denominator not in TIME_SIGNATURE_DENOMINATORS:
+        if type(self.denominator) is not int or self.denominator not in TIME_SIGNATURE_DENOMINATORS:
             raise ValueError(
                 "TimeSignature.denominator must be one of "
                 f"{', '.join(map(str, TIME_SIGNATURE_DENOMINATORS))}, got {self.denominator!r}"
@@ -243,7 +271,7 @@ class TimeSignature:
         return f"{self.numerator}/{self.denominator}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Pattern:
     """Several tracks over a whole number of bars: what Barforge generates, edits and plays.
 
@@ -259,14 +287,33 @@ class Pattern:
         Microseconds per quarter note, 1..16777215 (500000 is 120 BPM); see :attr:`bpm`.
     """
 
-    tracks: tuple[Track, ...] = ()
-    n_bars: int = 4
-    ticks_per_quarter: int = 480
-    time_signature: TimeSignature = field(default_factory=TimeSignature)
-    tempo_us: int = DEFAULT_TEMPO_US
+    tracks: tuple[Track, ...]
+    n_bars: int
+    ticks_per_quarter: int
+    time_signature: TimeSignature
+    tempo_us: int
 
-    def __post_init__(self) -> None:
-        tracks = tuple(self.tracks)
+    def __init__(
+        self,
+        tracks: Iterable[Track] = (),
+        n_bars: int = 4,
+        ticks_per_quarter: int = 480,
+        time_signature: TimeSignature | None = None,
+        tempo_us: int = DEFAULT_TEMPO_US,
+    ) -> None:
+        # Written out (not the dataclass's own) so that ``tracks`` may be any iterable.
+        for attribute, value in (
+            ("tracks", tracks),
+            ("n_bars", n_bars),
+            ("ticks_per_quarter", ticks_per_quarter),
+            ("time_signature", TimeSignature() if time_signature is None else time_signature),
+            ("tempo_us", tempo_us),
+        ):
+            object.__setattr__(self, attribute, value)
+        self._validate()
+
+    def _validate(self) -> None:
+        tracks = _as_tuple("Pattern.tracks", self.tracks)
         for track in tracks:
             if not isinstance(track, Track):
                 raise ValueError(f"Pattern.tracks must hold Track values, got {track!r}")
@@ -375,7 +422,8 @@ class Pattern:
         chosen = range(len(self.tracks)) if tracks is None else tracks
         result = list(self.tracks)
         for i in chosen:
-            result[self._track_index(i)] = self.tracks[i].transpose(semitones)
+            index = self._track_index(i)
+            result[index] = self.tracks[index].transpose(semitones)
         return dataclasses.replace(self, tracks=tuple(result))
 
     def quantize(self, grid_ticks: int, *, durations: bool = True) -> Pattern:
