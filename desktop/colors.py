@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: MIT
+"""Colours of the piano roll and of the tracks (the track list's swatches use the same)."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor
+
+#: Distinct, bright enough on the dark roll; track ``i`` takes ``TRACK_COLORS[i % 10]``.
+TRACK_COLORS = (
+    "#4f9dde",  # blue
+    "#f5a623",  # orange
+    "#e2605e",  # red
+    "#4fc2a5",  # teal
+    "#a487e6",  # violet
+    "#d6cf4a",  # olive yellow
+    "#e67fbd",  # pink
+    "#8cc65e",  # green
+    "#d98d55",  # tan
+    "#66c9e8",  # sky
+)
+
+ROLL_BACKGROUND = QColor("#262a31")
+ROLL_BLACK_ROW = QColor("#1f2228")
+ROLL_OCTAVE_LINE = QColor("#3a404a")
+ROLL_BEAT_LINE = QColor("#323741")
+ROLL_BAR_LINE = QColor("#5a6170")
+RULER_BACKGROUND = QColor("#31353d")
+RULER_TEXT = QColor("#d5d9e0")
+KEY_WHITE = QColor("#eceef1")
+KEY_BLACK = QColor("#2f3238")
+KEY_EDGE = QColor("#a9adb5")
+KEY_TEXT = QColor("#4a4f58")
+HINT_TEXT = QColor("#aab0ba")
+
+
+def track_color(index: int) -> QColor:
+    """The colour of track ``index`` (0-based)."""
+    return QColor(TRACK_COLORS[index % len(TRACK_COLORS)])
