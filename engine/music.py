@@ -192,6 +192,12 @@ class Track:
     def _validate(self) -> None:
         if not isinstance(self.name, str):
             raise ValueError(f"Track.name must be a string, got {self.name!r}")
+        try:
+            self.name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"Track.name must be text that UTF-8 can hold, got {self.name!r}"
+            ) from None
         _check_int("Track", "program", self.program, 0, 127)
         if not isinstance(self.is_drum, bool):
             raise ValueError(f"Track.is_drum must be a bool, got {self.is_drum!r}")

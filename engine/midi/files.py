@@ -53,6 +53,8 @@ from engine.music import (
 
 #: Files above this size are refused before parsing (real MIDI files rarely pass 1 MiB).
 MAX_FILE_BYTES = 32 * 1024 * 1024
+#: Longest delta time a MIDI file can hold (a four-byte variable-length quantity).
+MAX_DELTA_TICKS = 0x0FFFFFFF
 #: Patterns longer than this are refused (10,000 bars of 4/4 last 5.5 hours at 120 BPM).
 MAX_BARS = 10_000
 
@@ -120,6 +122,27 @@ def _parse(path: str | os.PathLike[str], data: bytes, warnings: list[str]) -> mi
         data = data[data.index(b"MThd") :]
     if len(data) < 4 or data[:4] != b"MThd":
         raise MidiFileError(path, "not a Standard MIDI File (it does not start with 'MThd')")
+    if len(data) < 14:
+        raise MidiFileError(path, "the file ends in the header chunk (truncated)")
+    header_length = int.from_bytes(data[4:8], "big")
+    if header_length < 6 or 8 + header_length > len(data):
+        raise MidiFileError(
+            path,
+            f"the header chunk claims {header_length} bytes, which the file does not hold "
+            "(truncated or damaged)",
+        )
+    midi_type = int.from_bytes(data[8:10], "big")
+    division = int.from_bytes(data[12:14], "big")
+    if midi_type == 2:
+        raise MidiFileError(path, "type 2 (independent sequences) MIDI files are not supported")
+    if midi_type not in (0, 1):
+        raise MidiFileError(path, f"unknown MIDI file type {midi_type} (only 0, 1 and 2 exist)")
+    if division & 0x8000:
+        raise MidiFileError(
+            path, "SMPTE (frames per second) time division is not supported, only ticks per beat"
+        )
+    if division == 0:
+        raise MidiFileError(path, "the header gives 0 ticks per quarter note")
     try:
         midi = _mido_parse(data, clip=False)
     except OSError as e:
@@ -132,12 +155,6 @@ def _parse(path: str | os.PathLike[str], data: bytes, warnings: list[str]) -> mi
         warnings.append("data bytes above 127 were clipped to 127 (the file is damaged)")
     except Exception as e:  # mido raises many kinds: report them all alike
         raise MidiFileError(path, _reason(e)) from None
-    if midi.type == 2:
-        raise MidiFileError(path, "type 2 (independent sequences) MIDI files are not supported")
-    if midi.ticks_per_beat <= 0:
-        raise MidiFileError(
-            path, "SMPTE (frames per second) time division is not supported, only ticks per beat"
-        )
     return midi
 
 
@@ -199,6 +216,7 @@ def midi_to_pattern(
                 if queue is None:
                     queue = sounding[key] = deque()
                 queue.append((tick, msg.velocity, programs.get(msg.channel)))
+                scan.notes.setdefault(msg.channel, [])  # tracks come in order of first note-on
             elif kind == "note_off" or kind == "note_on":
                 queue = sounding.get((msg.channel, msg.note))
                 if not queue:
@@ -209,9 +227,7 @@ def midi_to_pattern(
                 if duration == 0:
                     repairs["notes with no length, given one tick"] += 1
                     duration = 1
-                scan.notes.setdefault(msg.channel, []).append(
-                    (start, duration, msg.note, velocity, program)
-                )
+                scan.notes[msg.channel].append((start, duration, msg.note, velocity, program))
             elif kind == "program_change":
                 programs[msg.channel] = msg.program
                 if msg.channel not in first_program or tick < first_program[msg.channel][0]:
@@ -223,7 +239,7 @@ def midi_to_pattern(
                 signatures.append((tick, msg.numerator, msg.denominator))
             elif kind == "track_name":
                 if scan.name is None:
-                    scan.name = _decode_text(msg.name).strip()
+                    scan.name = _decode_text(msg.name)
             elif kind not in _HARMLESS:
                 ignored[kind] += 1
         scan.end = tick
@@ -235,6 +251,9 @@ def midi_to_pattern(
                 )
         scans.append(scan)
 
+    if any(tempo == 0 for _, tempo in tempos):
+        warnings.append("a tempo of 0 (invalid) was ignored")
+        tempos = [(tick, tempo) for tick, tempo in tempos if tempo]
     tempo_us = _first_value(tempos, DEFAULT_TEMPO_US, "tempo", warnings, midi.ticks_per_beat)
     signature = _time_signature(path, signatures, midi.ticks_per_beat, warnings)
 
@@ -270,7 +289,9 @@ def _first_value(
         return default
     changes.sort(key=lambda c: c[0])
     value = changes[0][1]
-    later = [(t, v) for t, v in changes[1:] if v != value]
+    later = [
+        (t, v) for (t, v), (_, before) in zip(changes[1:], changes, strict=False) if v != before
+    ]
     if later:
         warnings.append(
             f"{len(later)} later {what} change(s) ignored, the first at beat "
@@ -295,7 +316,9 @@ def _time_signature(
     except ValueError as e:
         warnings.append(f"time signature {numerator}/{denominator} cannot be used ({e}); 4/4 used")
         return TimeSignature()
-    later = [s for s in signatures[1:] if (s[1], s[2]) != (numerator, denominator)]
+    later = [
+        s for s, before in zip(signatures[1:], signatures, strict=False) if s[1:] != before[1:]
+    ]
     if later:
         warnings.append(
             f"{len(later)} later time signature change(s) ignored, the first at beat "
@@ -320,7 +343,7 @@ def _split_tracks(
         is_drum = channel == DRUM_CHANNEL
         label = program_name(program, is_drum)
         if len(groups) == 1:
-            name = scan.name or label
+            name = label if scan.name is None else scan.name
         else:
             name = f"{scan.name + ': ' if scan.name else ''}{label} (ch {channel + 1})"
         resolved, n_changed = resolve_overlaps(group)
@@ -372,6 +395,11 @@ def _track_chunk(track: Track, length: int) -> bytes:
 
 def midi_file_bytes(pattern: Pattern) -> bytes:
     """``pattern`` as the bytes of a type 1 Standard MIDI File (see the module's docstring)."""
+    if pattern.length_ticks > MAX_DELTA_TICKS:
+        raise ValueError(
+            f"Pattern.n_bars: {pattern.length_ticks} ticks is longer than a MIDI file can say "
+            f"({MAX_DELTA_TICKS} ticks)"
+        )
     if len(pattern.tracks) + 1 > 0xFFFF:
         raise ValueError(
             f"Pattern.tracks: a MIDI file holds at most 65534 tracks, not {len(pattern.tracks)}"
@@ -397,7 +425,10 @@ def midi_file_bytes(pattern: Pattern) -> bytes:
 def write_midi_file(pattern: Pattern, path: str | os.PathLike[str]) -> None:
     """Write ``pattern`` as a type 1 MIDI file, atomically; failures raise MidiFileError."""
     target = Path(path)
-    data = midi_file_bytes(pattern)
+    try:
+        data = midi_file_bytes(pattern)
+    except ValueError as e:
+        raise MidiFileError(path, f"cannot write this pattern: {e}") from None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
