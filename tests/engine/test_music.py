@@ -1057,6 +1057,6 @@ def test_end_tick_is_the_latest_note_end_not_the_last_onset() -> None:
     track = Track("Pad", notes=[Note(0, 1900, 48), Note(960, 10, 60)])
     assert track.end_tick == 1900
     assert Track("Empty").end_tick == 0
-    assert dataclasses.replace(track, notes=[Note(5, 10, 60)]).end_tick == 15
+    assert dataclasses.replace(track, notes=(Note(5, 10, 60),)).end_tick == 15
     # It is derived: two tracks with equal fields are equal whatever built them.
     assert track == Track("Pad", notes=(Note(960, 10, 60), Note(0, 1900, 48)))
