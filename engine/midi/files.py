@@ -32,14 +32,13 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import mido
 
+from engine.atomic import write_bytes_atomically
 from engine.gm import program_name
 from engine.music import (
     DEFAULT_TEMPO_US,
@@ -424,21 +423,11 @@ def midi_file_bytes(pattern: Pattern) -> bytes:
 
 def write_midi_file(pattern: Pattern, path: str | os.PathLike[str]) -> None:
     """Write ``pattern`` as a type 1 MIDI file, atomically; failures raise MidiFileError."""
-    target = Path(path)
     try:
         data = midi_file_bytes(pattern)
     except ValueError as e:
         raise MidiFileError(path, f"cannot write this pattern: {e}") from None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_bytes_atomically(path, data)
     except OSError as e:
         raise MidiFileError(path, f"cannot write: {e.strerror or e}") from None
