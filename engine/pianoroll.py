@@ -61,6 +61,75 @@ class RollGrid:
         return self.lowest_pitch + self.n_pitches - 1
 
 
+@dataclass(frozen=True, slots=True)
+class PhraseSpec:
+    """What the axes of a batch of phrase rolls mean.
+
+    Datasets, the model and the metrics all exchange phrases as two bool arrays, ``frames``
+    and ``onsets``, of shape ``(n_phrases, n_tracks, n_bars, n_steps_per_bar, n_pitches)``
+    (see :class:`PianoRoll` for the planes); this says which track is which, how long a step
+    is and which pitch index 0 is.
+
+    Parameters
+    ----------
+    track_names : tuple of str
+        One per track, e.g. ``("Soprano", "Alto", "Tenor", "Bass")``.
+    is_drum : tuple of bool
+        One per track.
+    programs : tuple of int
+        General MIDI program of each track, for playback and MIDI export.
+    steps_per_beat : int
+        Time steps per beat (a quarter note in 4/4).
+    beats_per_bar : int
+        Beats per bar (4 for 4/4).
+    n_bars : int
+        Bars per phrase.
+    lowest_pitch : int
+        MIDI pitch of pitch index 0.
+    n_pitches : int
+        Pitches on the pitch axis.
+    """
+
+    track_names: tuple[str, ...]
+    is_drum: tuple[bool, ...]
+    programs: tuple[int, ...]
+    steps_per_beat: int
+    beats_per_bar: int
+    n_bars: int
+    lowest_pitch: int
+    n_pitches: int
+
+    def __post_init__(self) -> None:
+        n = len(self.track_names)
+        if n == 0 or len(self.is_drum) != n or len(self.programs) != n:
+            raise ValueError(
+                "PhraseSpec.track_names, is_drum and programs must be non-empty and of one "
+                f"length, got {len(self.track_names)}, {len(self.is_drum)}, {len(self.programs)}"
+            )
+        for name in ("steps_per_beat", "beats_per_bar", "n_bars", "n_pitches"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"PhraseSpec.{name} must be a positive integer, got {value!r}")
+        RollGrid(self.n_steps_per_bar, self.lowest_pitch, self.n_pitches)
+
+    @property
+    def n_tracks(self) -> int:
+        return len(self.track_names)
+
+    @property
+    def n_steps_per_bar(self) -> int:
+        return self.steps_per_beat * self.beats_per_bar
+
+    @property
+    def grid(self) -> RollGrid:
+        return RollGrid(self.n_steps_per_bar, self.lowest_pitch, self.n_pitches)
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """Shape of one phrase: ``(n_tracks, n_bars, n_steps_per_bar, n_pitches)``."""
+        return (self.n_tracks, self.n_bars, self.n_steps_per_bar, self.n_pitches)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class PianoRoll:
     """Three aligned planes of shape ``(n_tracks, n_bars, n_steps_per_bar, n_pitches)``."""
