@@ -96,7 +96,11 @@ def read_midi_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BY
     data = _read_bytes(path, max_bytes)
     warnings: list[str] = []
     midi = _parse(path, data, warnings)
-    return MidiImport(midi_to_pattern(midi, path, warnings), tuple(warnings), midi.type)
+    try:
+        pattern = midi_to_pattern(midi, path, warnings)
+    except ValueError as e:  # a value the music model refuses: still this file's fault
+        raise MidiFileError(path, f"the file holds values Barforge cannot use: {e}") from None
+    return MidiImport(pattern, tuple(warnings), midi.type)
 
 
 def _read_bytes(path: str | os.PathLike[str], max_bytes: int) -> bytes:
@@ -165,7 +169,7 @@ def _reason(error: Exception) -> str:
     if isinstance(error, EOFError):
         return "the file ends in the middle of a chunk (truncated)"
     text = str(error) or type(error).__name__
-    if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+    if isinstance(error, OSError):  # mido's own messages, e.g. "no MTrk header at start of track"
         return f"bad MIDI data: {text}"
     return f"bad MIDI data ({type(error).__name__}): {text}"
 
