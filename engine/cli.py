@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from engine import __version__
+from engine.data import build as data_build
 from engine.gm import program_name
 from engine.midi.files import MidiFileError, MidiImport, read_midi_file
 from engine.music import pitch_name
@@ -23,6 +24,27 @@ def _parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="describe a MIDI file as Barforge reads it")
     info.add_argument("file", metavar="FILE.mid", help="a Standard MIDI File (type 0 or 1)")
+
+    data = commands.add_parser("data", help="training data: build a phrase dataset")
+    data_commands = data.add_subparsers(dest="data", metavar="WHAT", required=True)
+    build = data_commands.add_parser(
+        "build",
+        help="cut 4-bar phrases from the Bach chorales or a folder of MIDI files",
+        description="Build (or reuse from its cache) a phrase dataset in --out.",
+    )
+    data_build.add_arguments(build)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="the objective metrics of a dataset's real phrases, as a report",
+        description="Write report.md, report.json and PNG plots for a dataset's real phrases.",
+    )
+    evaluate.add_argument("--data", required=True, metavar="DIR", help="a built dataset")
+    evaluate.add_argument(
+        "--n", type=int, default=1000, help="phrases drawn from each split (default 1000)"
+    )
+    evaluate.add_argument("--out", required=True, metavar="REPORT_DIR", help="report folder")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the random draw")
 
     bench = commands.add_parser("bench", help="measure speed (benchmarks, not tests)")
     benches = bench.add_subparsers(dest="bench", metavar="WHAT", required=True)
@@ -71,6 +93,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(describe(midi, args.file))
         return 0
+    if args.command == "data":
+        return data_build.main_from_args(args)
+    if args.command == "eval":
+        from engine import evaluation
+        from engine.data.store import DatasetError
+
+        if args.n < 1:
+            print("barforge eval: --n must be at least 1", file=sys.stderr)
+            return 2
+        try:
+            return evaluation.main(args.data, args.n, args.out, args.seed)
+        except DatasetError as e:
+            print(f"barforge eval: {e}", file=sys.stderr)
+            return 1
     if args.command == "bench" and args.bench == "io":
         from engine.bench import io
 

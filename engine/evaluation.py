@@ -1,0 +1,223 @@
+# SPDX-License-Identifier: MIT
+"""``barforge eval``: the metrics of :mod:`engine.metrics` as a report.
+
+The report compares sources of phrases, one row each: the real validation phrases of a dataset
+(the yardstick: a model should come close to them), a sample of the real training phrases
+(how far two real samples differ, i.e. what "close" can mean), and, once models exist, one row
+per model. Set measures use the training split as the reference: the nearest-reference
+distance of real validation phrases is what a model that does not copy should show.
+
+Written to the output folder:
+
+- ``report.md``: the tables and the definitions;
+- ``report.json``: the same figures (``MetricReport.to_dict`` per source);
+- ``distributions.png``: per-phrase distributions of the per-track metrics;
+- ``examples.png``: example phrases of each source as piano rolls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine import metrics
+from engine.atomic import write_bytes_atomically
+from engine.data.store import PhraseDataset
+from engine.metrics import METRICS, MetricReport
+from engine.pianoroll import PhraseSpec
+from engine.plots import save_distributions, save_roll_grid
+
+Planes = tuple[NDArray[np.bool_], NDArray[np.bool_]]
+
+#: Per-track metrics whose per-phrase distribution is plotted, with the label shown.
+_DISTRIBUTIONS: tuple[tuple[str, str], ...] = (
+    ("empty_bar_rate", "EB, empty-bar rate"),
+    ("used_pitch_classes", "UPC, pitch classes per bar"),
+    ("qualified_note_rate", "QN, qualified-note rate"),
+    ("polyphonicity", "PP, polyphonicity"),
+    ("notes_per_bar", "NPB, notes per bar"),
+    ("mean_note_length", "NL, mean note length (beats)"),
+    ("pitch_range", "PR, pitch range (semitones)"),
+    ("tonal_distance", "TD, tonal distance"),
+)
+#: Shown in a cell where a metric does not apply to a track.
+NOT_APPLICABLE = "n/a"
+_PERCENT = {"empty_bar_rate", "qualified_note_rate", "polyphonicity", "drum_pattern_rate"}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One row of the report: a name and its phrases."""
+
+    name: str
+    frames: NDArray[np.bool_]
+    onsets: NDArray[np.bool_]
+    reference: Planes | None
+
+
+def real_sources(dataset: PhraseDataset, n: int, seed: int) -> list[Source]:
+    """The real rows: up to ``n`` validation phrases and ``n`` training phrases, drawn at
+    random (without replacement, reproducibly from ``seed``)."""
+    rng = np.random.default_rng(seed)
+    train = dataset.indices("train")
+    valid = dataset.indices("valid")
+    if len(train) == 0:
+        raise ValueError("the dataset has no training phrases")
+    reference = dataset.rolls(train)
+    sources = []
+    if len(valid):
+        chosen = np.sort(rng.choice(valid, size=min(n, len(valid)), replace=False))
+        sources.append(Source("real (validation)", *dataset.rolls(chosen), reference))
+    chosen = np.sort(rng.choice(train, size=min(n, len(train)), replace=False))
+    sources.append(Source("real (training)", *dataset.rolls(chosen), None))
+    return sources
+
+
+def _cell(values: Sequence[float | None], percent: bool) -> str:
+    shown = []
+    for value in values:
+        if value is None:
+            shown.append(NOT_APPLICABLE)
+        elif percent:
+            shown.append(f"{100 * value:.1f}")
+        else:
+            shown.append(f"{value:.2f}")
+    return " / ".join(shown)
+
+
+def _initials(names: Sequence[str]) -> list[str]:
+    initials = [name[:1].upper() or "?" for name in names]
+    return initials if len(set(initials)) == len(initials) else list(names)
+
+
+def markdown(reports: Sequence[tuple[str, MetricReport]], spec: PhraseSpec, title: str) -> str:
+    """The report's Markdown: per-track table, pair and set table, and the definitions."""
+    first = reports[0][1]
+    short = _initials(spec.track_names)
+    lines = [f"# {title}", ""]
+    lines.append(
+        f"Phrases of {spec.n_bars} bars of {spec.beats_per_bar}/4, {spec.steps_per_beat} steps "
+        f"per beat, tracks {', '.join(spec.track_names)}. Rates in percent; each cell lists "
+        f"the tracks in order ({'/'.join(short)}); n/a where a metric does not apply. QN counts "
+        f"notes of at least {first.settings['qn_threshold_beats']:g} beat "
+        f"({first.settings['qn_min_steps']} steps)."
+    )
+    lines.append("")
+    per_track = [m for m in METRICS if m.scope in ("pitched", "drums", "all")]
+    heads = [
+        f"{m.short}{' %' if m.key in _PERCENT else ''}"
+        for m in per_track
+        if any(not np.all(np.isnan(getattr(r, m.key))) for _, r in reports)
+    ]
+    keys = [
+        m.key for m in per_track if any(not np.all(np.isnan(getattr(r, m.key))) for _, r in reports)
+    ]
+    lines.append("| source | phrases | " + " | ".join(heads) + " |")
+    lines.append("|---" * (len(heads) + 2) + "|")
+    for name, report in reports:
+        data = report.to_dict()
+        cells = [_cell(data["per_track"][key], key in _PERCENT) for key in keys]
+        lines.append(f"| {name} | {report.n_phrases} | " + " | ".join(cells) + " |")
+    lines.append("")
+    pairs = [f"{short[a]}-{short[b]}" for a, b in first.pairs]
+    set_heads = ["UNQ %", "DIV", "NN", "COPY"]
+    lines.append(
+        "| source | TD " + "/".join(pairs) + " | " + " | ".join(set_heads) + " |"
+        if pairs
+        else "| source | " + " | ".join(set_heads) + " |"
+    )
+    lines.append("|---" * (len(set_heads) + (2 if pairs else 1)) + "|")
+    for name, report in reports:
+        data = report.to_dict()
+        row = [name]
+        if pairs:
+            row.append(_cell([p["tonal_distance"] for p in data["pairs"]], False))
+        measures = data["set"]
+        row.append(_cell([measures["unique_rate"]], True))
+        div = measures["mean_pairwise_distance"]
+        row.append(NOT_APPLICABLE if div is None else f"{div:.4f}")
+        row.append(
+            NOT_APPLICABLE if measures["nn_distance"] is None else f"{measures['nn_distance']:.4f}"
+        )
+        copies = measures["n_reference_copies"]
+        row.append(NOT_APPLICABLE if copies is None else str(copies))
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    lines.append("NN and COPY compare each phrase with the training split, so they are left out")
+    lines.append("for the training row itself.")
+    lines.append("")
+    lines.append("## Definitions")
+    lines.append("")
+    for m in METRICS:
+        better = {"closer": "closer to the real data is better", "higher": "higher is better"}
+        lines.append(
+            f"- **{m.short}**, {m.name} ({m.unit}): {m.definition}; "
+            f"{better.get(m.better, 'lower is better')}."
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _per_phrase(source: Source, spec: PhraseSpec) -> dict[str, NDArray[np.float64]]:
+    """Per-phrase values of each plotted metric, pooled over the tracks (or pairs) it has."""
+    values = metrics.phrase_metrics(source.frames, source.onsets, spec)
+    return {label: values[key].ravel() for key, label in _DISTRIBUTIONS}
+
+
+def write_report(
+    sources: Sequence[Source], spec: PhraseSpec, out: str | os.PathLike[str], title: str
+) -> dict[str, Any]:
+    """Evaluate every source and write the report files; returns the JSON document."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    reports = [
+        (s.name, metrics.evaluate(s.frames, s.onsets, spec, reference=s.reference)) for s in sources
+    ]
+    document = {
+        "title": title,
+        "spec": {
+            "track_names": list(spec.track_names),
+            "is_drum": list(spec.is_drum),
+            "steps_per_beat": spec.steps_per_beat,
+            "beats_per_bar": spec.beats_per_bar,
+            "n_bars": spec.n_bars,
+            "lowest_pitch": spec.lowest_pitch,
+            "n_pitches": spec.n_pitches,
+        },
+        "sources": {name: report.to_dict() for name, report in reports},
+    }
+    write_bytes_atomically(folder / "report.md", markdown(reports, spec, title).encode())
+    write_bytes_atomically(folder / "report.json", (json.dumps(document, indent=2) + "\n").encode())
+    per_phrase = {s.name: _per_phrase(s, spec) for s in sources}
+    values = {
+        label: {name: per_phrase[name][label] for name in per_phrase} for _, label in _DISTRIBUTIONS
+    }
+    save_distributions(values, folder / "distributions.png")
+    examples: list[Planes] = []
+    titles: list[str] = []
+    for source in sources:
+        for i in range(min(2, len(source.frames))):
+            examples.append((source.frames[i], source.onsets[i]))
+            titles.append(f"{source.name}, example {i + 1}")
+    save_roll_grid(examples, titles, spec, folder / "examples.png")
+    return document
+
+
+def main(data: str, n: int, out: str, seed: int) -> int:
+    """``barforge eval``: report on the real phrases of a dataset."""
+    dataset = PhraseDataset.load(data)
+    sources = real_sources(dataset, n, seed)
+    source = dataset.manifest.get("source")
+    name = source.get("name") if isinstance(source, dict) else None
+    title = f"Barforge evaluation: {name or data}"
+    write_report(sources, dataset.spec, out, title)
+    print((Path(out) / "report.md").read_text())
+    print(f"wrote {out}/report.md, report.json, distributions.png, examples.png")
+    return 0
