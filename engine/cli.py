@@ -52,6 +52,18 @@ def _parser() -> argparse.ArgumentParser:
     bench_io.add_argument("--notes", type=int, default=100_000, help="notes in the test file")
     bench_io.add_argument("--repeats", type=int, default=5, help="runs of each (median kept)")
     bench_io.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    bench_data = benches.add_parser(
+        "data", help="dataset build time (scratch, cache) and metrics throughput"
+    )
+    bench_data.add_argument(
+        "--source", default="chorales", help="'chorales' (default) or a folder of MIDI files"
+    )
+    bench_data.add_argument(
+        "--phrases", type=int, default=10_000, help="phrases the metrics run on (default 10000)"
+    )
+    bench_data.add_argument("--repeats", type=int, default=3, help="metric runs (median kept)")
+    bench_data.add_argument("--jobs", type=int, default=None, help="build processes")
+    bench_data.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     return parser
 
 
@@ -114,6 +126,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("barforge bench io: --notes and --repeats must be at least 1", file=sys.stderr)
             return 2
         return io.main(args.notes, args.repeats, args.json)
+    if args.command == "bench" and args.bench == "data":
+        from engine.bench import data
+
+        if args.phrases < 1 or args.repeats < 1 or (args.jobs is not None and args.jobs < 1):
+            print(
+                "barforge bench data: --phrases, --repeats and --jobs must be at least 1",
+                file=sys.stderr,
+            )
+            return 2
+        return data.main(args.source, args.phrases, args.repeats, args.jobs, args.json)
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse forbids the rest
 
 

@@ -99,3 +99,20 @@ def test_eval_of_a_missing_dataset_names_the_folder(
 
 def test_eval_refuses_a_sample_of_nothing(dataset: Path, tmp_path: Path) -> None:
     assert main(["eval", "--data", str(dataset), "--n", "0", "--out", str(tmp_path)]) == 2
+
+
+def test_bench_data_times_build_cache_and_metrics(
+    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    songs = dataset.parent / "songs"
+    out = tmp_path / "bench.json"
+    args = ["bench", "data", "--source", str(songs), "--phrases", "50", "--repeats", "1"]
+    assert main([*args, "--jobs", "1", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["n_phrases_in_store"] == len(PhraseDataset.load(dataset))
+    assert figures["build_scratch_seconds"] > 0
+    assert figures["build_cache_seconds"] > 0
+    assert figures["metrics"]["n_phrases"] == 50
+    assert figures["metrics"]["phrases_per_second"] > 0
+    assert "phrases/s" in capsys.readouterr().out
+    assert main(["bench", "data", "--phrases", "0"]) == 2
