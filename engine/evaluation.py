@@ -97,11 +97,15 @@ def _initials(names: Sequence[str]) -> list[str]:
     return initials if len(set(initials)) == len(initials) else list(names)
 
 
-def markdown(reports: Sequence[tuple[str, MetricReport]], spec: PhraseSpec, title: str) -> str:
+def markdown(
+    reports: Sequence[tuple[str, MetricReport]], spec: PhraseSpec, title: str, made_by: str = ""
+) -> str:
     """The report's Markdown: per-track table, pair and set table, and the definitions."""
     first = reports[0][1]
     short = _initials(spec.track_names)
     lines = [f"# {title}", ""]
+    if made_by:
+        lines += [f"Made by `{made_by}`.", ""]
     lines.append(
         f"Phrases of {spec.n_bars} bars of {spec.beats_per_bar}/4, {spec.steps_per_beat} steps "
         f"per beat, tracks {', '.join(spec.track_names)}. Rates in percent; each cell lists "
@@ -172,7 +176,11 @@ def _per_phrase(source: Source, spec: PhraseSpec) -> dict[str, NDArray[np.float6
 
 
 def write_report(
-    sources: Sequence[Source], spec: PhraseSpec, out: str | os.PathLike[str], title: str
+    sources: Sequence[Source],
+    spec: PhraseSpec,
+    out: str | os.PathLike[str],
+    title: str,
+    made_by: str = "",
 ) -> dict[str, Any]:
     """Evaluate every source and write the report files; returns the JSON document."""
     folder = Path(out)
@@ -182,6 +190,7 @@ def write_report(
     ]
     document = {
         "title": title,
+        "made_by": made_by,
         "spec": {
             "track_names": list(spec.track_names),
             "is_drum": list(spec.is_drum),
@@ -193,7 +202,8 @@ def write_report(
         },
         "sources": {name: report.to_dict() for name, report in reports},
     }
-    write_bytes_atomically(folder / "report.md", markdown(reports, spec, title).encode())
+    text = markdown(reports, spec, title, made_by)
+    write_bytes_atomically(folder / "report.md", text.encode())
     write_bytes_atomically(folder / "report.json", (json.dumps(document, indent=2) + "\n").encode())
     per_phrase = {s.name: _per_phrase(s, spec) for s in sources}
     values = {
@@ -217,7 +227,8 @@ def main(data: str, n: int, out: str, seed: int) -> int:
     source = dataset.manifest.get("source")
     name = source.get("name") if isinstance(source, dict) else None
     title = f"Barforge evaluation: {name or data}"
-    write_report(sources, dataset.spec, out, title)
+    made_by = f"barforge eval --data {data} --n {n} --seed {seed}"
+    write_report(sources, dataset.spec, out, title, made_by)
     print((Path(out) / "report.md").read_text())
     print(f"wrote {out}/report.md, report.json, distributions.png, examples.png")
     return 0
