@@ -22,7 +22,7 @@ from engine.data.phrases import PieceInfo, PieceSkipped
 from engine.data.track_map import TrackMap
 from engine.gm import program_name
 from engine.midi.files import MidiFileError, read_midi_file
-from engine.music import Note, Pattern, TimeSignature, Track, resolve_overlaps
+from engine.music import Note, Pattern, Track, resolve_overlaps
 
 #: File name endings taken, compared in lower case.
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -72,11 +72,11 @@ def load_midi_piece(path: str | os.PathLike[str], track_map: TrackMap) -> tuple[
     except MidiFileError as e:
         raise PieceSkipped("unreadable", e.reason) from None
     source = midi.pattern
-    meter_warnings = [w for w in midi.warnings if "time signature" in w]
-    if meter_warnings:
-        raise PieceSkipped("meter changes", "; ".join(meter_warnings))
-    if source.time_signature != TimeSignature(4, 4):
-        raise PieceSkipped("not 4/4", f"meter {source.time_signature} (only 4/4 is used)")
+    meters = list(dict.fromkeys(f"{n}/{d}" for _, n, d in midi.time_signatures))
+    if len(meters) > 1:
+        raise PieceSkipped("meter changes", f"meters {', '.join(meters)} (only 4/4 is used)")
+    if meters not in ([], ["4/4"]):  # no time signature means 4/4
+        raise PieceSkipped("not 4/4", f"meter {meters[0]} (only 4/4 is used)")
     if source.n_bars > MAX_PIECE_BARS:
         raise PieceSkipped(
             "too long", f"{source.n_bars} bars, above the limit of {MAX_PIECE_BARS} per file"

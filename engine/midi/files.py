@@ -80,6 +80,9 @@ class MidiImport:
     pattern: Pattern
     warnings: tuple[str, ...]
     midi_type: int
+    #: Every time signature event of the file, ``(tick, numerator, denominator)`` in time
+    #: order; the pattern keeps the first (4/4 when there is none).
+    time_signatures: tuple[tuple[int, int, int], ...] = ()
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -97,10 +100,10 @@ def read_midi_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BY
     warnings: list[str] = []
     midi = _parse(path, data, warnings)
     try:
-        pattern = midi_to_pattern(midi, path, warnings)
+        pattern, signatures = midi_to_pattern(midi, path, warnings)
     except ValueError as e:  # a value the music model refuses: still this file's fault
         raise MidiFileError(path, f"the file holds values Barforge cannot use: {e}") from None
-    return MidiImport(pattern, tuple(warnings), midi.type)
+    return MidiImport(pattern, tuple(warnings), midi.type, signatures)
 
 
 def _read_bytes(path: str | os.PathLike[str], max_bytes: int) -> bytes:
@@ -196,8 +199,12 @@ class _TrackScan:
 
 def midi_to_pattern(
     midi: mido.MidiFile, path: str | os.PathLike[str], warnings: list[str]
-) -> Pattern:
-    """Convert a parsed MIDI file; repairs and ignored content are appended to ``warnings``."""
+) -> tuple[Pattern, tuple[tuple[int, int, int], ...]]:
+    """Convert a parsed MIDI file; repairs and ignored content are appended to ``warnings``.
+
+    Returns the pattern and the file's time signature events (see
+    :attr:`MidiImport.time_signatures`).
+    """
     tempos: list[tuple[int, int]] = []
     signatures: list[tuple[int, int, int]] = []
     first_program: dict[int, tuple[int, int]] = {}  # channel -> (tick, program)
@@ -276,13 +283,14 @@ def midi_to_pattern(
     if ignored:
         listed = ", ".join(f"{n} {kind}" for kind, n in sorted(ignored.items()))
         warnings.append(f"events that a pattern does not hold were ignored: {listed}")
-    return Pattern(
+    pattern = Pattern(
         tracks=tuple(tracks),
         n_bars=n_bars,
         ticks_per_quarter=tpq,
         time_signature=signature,
         tempo_us=tempo_us,
     )
+    return pattern, tuple(signatures)
 
 
 def _first_value(

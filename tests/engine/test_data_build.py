@@ -439,3 +439,37 @@ def test_add_arguments_parses_the_options_for_main(folder: Folder, tmp_path: Pat
     assert manifest["pitch_range"] == {"lowest": 30, "highest": 89, "n_pitches": 60}
     with pytest.raises(SystemExit):
         parser.parse_args(["--source", "x", "--out", "y", "--valid-fraction", "1.5"])
+
+
+def test_meter_changes_and_unusable_meters_are_skipped_by_their_events(tmp_path: Path) -> None:
+    import mido
+
+    songs = tmp_path / "songs"
+    songs.mkdir()
+    notes = [
+        mido.Message("note_on", note=60, velocity=80, time=0),
+        mido.Message("note_off", note=60, velocity=0, time=4),
+    ]
+    # 4/4 that turns into 3/4, and 3/8 at 1 tick per quarter: a meter the pattern cannot hold,
+    # so the reader falls back to 4/4; the build must still see the file is not 4/4.
+    for name, tpq, signatures in (
+        ("changes.mid", 480, [(4, 4, 0), (3, 4, 1920)]),
+        ("odd.mid", 1, [(3, 8, 0)]),
+    ):
+        midi = mido.MidiFile(type=0, ticks_per_beat=tpq)
+        track = mido.MidiTrack(
+            mido.MetaMessage("time_signature", numerator=n, denominator=d, time=t)
+            for n, d, t in signatures
+        )
+        track.extend(notes)
+        midi.tracks.append(track)
+        midi.save(songs / name)
+    write_midi_file(
+        song([random_bar(np.random.default_rng(5)) for _ in range(4)]), songs / "ok.mid"
+    )
+    assert run_main(songs, tmp_path / "out") == 0
+    skipped = {s["path"]: s for s in manifest_of(tmp_path / "out")["skipped"]}
+    assert skipped["changes.mid"]["category"] == "meter changes"
+    assert "4/4, 3/4" in skipped["changes.mid"]["reason"]
+    assert skipped["odd.mid"]["category"] == "not 4/4"
+    assert "ok.mid" not in skipped

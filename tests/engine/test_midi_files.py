@@ -235,6 +235,7 @@ def test_first_tempo_and_time_signature_are_kept_and_later_changes_warned(
     assert "100 BPM" in tempo_warning
     assert signature_warning.startswith("1 later time signature change")
     assert "3/4" in signature_warning
+    assert result.time_signatures == ((0, 3, 4), (2880, 6, 8))
 
 
 def test_program_change_mid_track_splits_the_track(tmp_path: Path) -> None:
