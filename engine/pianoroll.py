@@ -231,6 +231,33 @@ def pattern_to_roll(pattern: Pattern, grid: RollGrid) -> RollEncoding:
     return RollEncoding(roll, tuple(out_of_range), n_quantized, n_merged)
 
 
+def track_note_steps(
+    roll: PianoRoll, track: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """The notes of one track of a roll, in steps, read as :func:`roll_to_pattern` reads them.
+
+    Returns
+    -------
+    pitch_index, start_step, length : ndarray of int64, shape=(n_notes,)
+        Pitch-major order (by pitch, then start); ``start_step`` counts from the roll's start.
+    """
+    _, n_bars, n_steps, n_pitches = roll.shape
+    total = n_bars * n_steps
+    # Pitch-major, one silent step appended to every pitch row so that runs end in-row.
+    frames = np.zeros((n_pitches, total + 1), dtype=np.bool_)
+    frames[:, :total] = roll.frames[track].reshape(total, n_pitches).T
+    onsets = np.zeros_like(frames)
+    onsets[:, :total] = roll.onsets[track].reshape(total, n_pitches).T
+    previous = np.zeros_like(frames)
+    previous[:, 1:] = frames[:, :-1]
+    starts = frames & (~previous | onsets)
+    boundaries = np.flatnonzero((starts | ~frames).ravel())
+    start_flat = np.flatnonzero(starts.ravel())
+    end_flat = boundaries[np.searchsorted(boundaries, start_flat, side="right")]
+    pitch_index, start_step = np.divmod(start_flat, total + 1)
+    return pitch_index, start_step, end_flat - start_flat
+
+
 def roll_to_pattern(roll: PianoRoll, template: Pattern, default_velocity: int = 100) -> Pattern:
     """Decode a roll into a pattern shaped like ``template``.
 
@@ -267,19 +294,8 @@ def roll_to_pattern(roll: PianoRoll, template: Pattern, default_velocity: int = 
     total = n_bars * n_steps
     tracks: list[Track] = []
     for t, like in enumerate(template.tracks):
-        # Pitch-major, one silent step appended to every pitch row so that runs end in-row.
-        frames = np.zeros((n_pitches, total + 1), dtype=np.bool_)
-        frames[:, :total] = roll.frames[t].reshape(total, n_pitches).T
-        onsets = np.zeros_like(frames)
-        onsets[:, :total] = roll.onsets[t].reshape(total, n_pitches).T
-        previous = np.zeros_like(frames)
-        previous[:, 1:] = frames[:, :-1]
-        starts = frames & (~previous | onsets)
-        boundaries = np.flatnonzero((starts | ~frames).ravel())
-        start_flat = np.flatnonzero(starts.ravel())
-        end_flat = boundaries[np.searchsorted(boundaries, start_flat, side="right")]
-        pitch_index, start_step = np.divmod(start_flat, total + 1)
-        end_step = end_flat - pitch_index * (total + 1)
+        pitch_index, start_step, length = track_note_steps(roll, t)
+        end_step = start_step + length
         vel = roll.velocities[t].reshape(total, n_pitches)[start_step, pitch_index].astype(np.int64)
         vel[vel == 0] = default_velocity
         vel = np.minimum(vel, 127)

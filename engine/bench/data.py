@@ -15,27 +15,17 @@ Build times are single runs (a build takes tens of seconds); metric times are me
 from __future__ import annotations
 
 import json
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from engine import metrics
+from engine.bench import median_seconds
 from engine.data.build import BuildOptions, build
 from engine.data.store import PhraseDataset
-
-
-def _median_seconds(action: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
 
 
 def run(source: str, n_phrases: int, repeats: int, jobs: int | None) -> dict[str, Any]:
@@ -58,10 +48,10 @@ def run(source: str, n_phrases: int, repeats: int, jobs: int | None) -> dict[str
     shifts = rng.integers(np.maximum(low, -5), np.minimum(high, 5) + 1)
     frames, onsets = dataset.rolls(chosen, transpose=shifts)
     spec = dataset.spec
-    metric_seconds = _median_seconds(lambda: metrics.evaluate(frames, onsets, spec), repeats)
+    metric_seconds = median_seconds(lambda: metrics.evaluate(frames, onsets, spec), repeats)
     train = dataset.rolls(dataset.indices("train"))
     n_nn = min(1000, n_phrases)
-    nn_seconds = _median_seconds(
+    nn_seconds = median_seconds(
         lambda: metrics.nearest_neighbour_distances(frames[:n_nn], train[0]), repeats
     )
     counts = first.manifest.get("counts", {})

@@ -16,16 +16,14 @@ Ratios compare medians measured in the same run, so a noisy machine moves both s
 from __future__ import annotations
 
 import json
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import mido
 import numpy as np
 
+from engine.bench import median_seconds
 from engine.midi.files import read_midi_file, write_midi_file
 from engine.music import DRUM_CHANNEL, Note, Pattern, Track, resolve_overlaps
 
@@ -59,15 +57,6 @@ def make_large_pattern(n_notes: int = 100_000, n_tracks: int = 16, seed: int = 0
     return Pattern(tracks=tuple(tracks), n_bars=-(-end // (4 * tpq)), ticks_per_quarter=tpq)
 
 
-def _median_seconds(action: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
-
-
 def run(n_notes: int = 100_000, repeats: int = 5) -> dict[str, Any]:
     """Measure and return the figures (seconds are medians of ``repeats`` runs)."""
     pattern = make_large_pattern(n_notes)
@@ -79,10 +68,10 @@ def run(n_notes: int = 100_000, repeats: int = 5) -> dict[str, Any]:
         if read_midi_file(path).pattern != pattern:
             raise RuntimeError("bench io: the large file did not read back as written")
         seconds = {
-            "read": _median_seconds(lambda: read_midi_file(path), repeats),
-            "mido_parse": _median_seconds(lambda: mido.MidiFile(path), repeats),
-            "write": _median_seconds(lambda: write_midi_file(pattern, out), repeats),
-            "mido_save": _median_seconds(lambda: parsed.save(out), repeats),
+            "read": median_seconds(lambda: read_midi_file(path), repeats),
+            "mido_parse": median_seconds(lambda: mido.MidiFile(path), repeats),
+            "write": median_seconds(lambda: write_midi_file(pattern, out), repeats),
+            "mido_save": median_seconds(lambda: parsed.save(out), repeats),
         }
         file_bytes = path.stat().st_size
     n = pattern.n_notes

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.music import DEFAULT_TEMPO_US, Pattern
-from engine.pianoroll import PianoRoll, RollGrid, pattern_to_roll
+from engine.pianoroll import PianoRoll, RollGrid, pattern_to_roll, track_note_steps
 
 #: Columns of a step-note table, in order (all int64 while building; see ``store`` on disk).
 NOTE_COLUMNS = ("track", "start", "length", "pitch", "velocity")
@@ -134,19 +134,7 @@ def roll_notes(roll: PianoRoll) -> NDArray[np.int64]:
     total = n_bars * n_steps
     tables = []
     for t in range(n_tracks):
-        # Pitch-major with one silent step after each row, so that every run ends in its row.
-        frames = np.zeros((n_pitches, total + 1), dtype=np.bool_)
-        frames[:, :total] = roll.frames[t].reshape(total, n_pitches).T
-        onsets = np.zeros_like(frames)
-        onsets[:, :total] = roll.onsets[t].reshape(total, n_pitches).T
-        previous = np.zeros_like(frames)
-        previous[:, 1:] = frames[:, :-1]
-        starts = frames & (~previous | onsets)
-        boundaries = np.flatnonzero((starts | ~frames).ravel())
-        start_flat = np.flatnonzero(starts.ravel())
-        end_flat = boundaries[np.searchsorted(boundaries, start_flat, side="right")]
-        pitch, start = np.divmod(start_flat, total + 1)
-        length = end_flat - start_flat
+        pitch, start, length = track_note_steps(roll, t)
         velocity = roll.velocities[t].reshape(total, n_pitches)[start, pitch].astype(np.int64)
         table = np.stack([np.full_like(start, t), start, length, pitch, velocity], axis=1).astype(
             np.int64
