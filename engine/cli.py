@@ -46,6 +46,28 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", required=True, metavar="REPORT_DIR", help="report folder")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the random draw")
 
+    train = commands.add_parser(
+        "train",
+        help="train a model on a phrase dataset (resumes when --out holds checkpoints)",
+        description="Adversarial training with checkpoints, sample MIDI files and PNGs every "
+        "--checkpoint-every steps; run it again to resume; Ctrl-C writes a checkpoint first.",
+    )
+    train.add_argument("--data", required=True, metavar="DIR", help="a built dataset")
+    train.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder")
+    train.add_argument("--arch", choices=("hybrid", "dcgan"), default="hybrid")
+    train.add_argument("--steps", type=int, default=20_000, help="generator steps in all")
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--n-critic", type=int, default=5, help="critic steps per G step")
+    train.add_argument("--checkpoint-every", type=int, default=500, metavar="K")
+    train.add_argument("--lr-g", type=float, default=1e-3)
+    train.add_argument("--lr-d", type=float, default=1e-3)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto", help="auto (CUDA, MPS or CPU), cpu, cuda...")
+    train.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
+    train.add_argument(
+        "--no-transpose", action="store_true", help="no random transposition of training phrases"
+    )
+
     bench = commands.add_parser("bench", help="measure speed (benchmarks, not tests)")
     benches = bench.add_subparsers(dest="bench", metavar="WHAT", required=True)
     bench_io = benches.add_parser("io", help="MIDI file read and write speed, against mido")
@@ -92,6 +114,32 @@ def describe(midi: MidiImport, path: str) -> str:
     return "\n".join(lines)
 
 
+def _train(args: argparse.Namespace) -> int:
+    from engine.data.store import DatasetError
+    from engine.gan.config import TrainConfig
+    from engine.gan.train import TrainError, train
+
+    try:
+        settings = TrainConfig(
+            steps=args.steps,
+            batch_size=args.batch_size,
+            n_critic=args.n_critic,
+            checkpoint_every=args.checkpoint_every,
+            lr_g=args.lr_g,
+            lr_d=args.lr_d,
+            seed=args.seed,
+            amp=args.amp,
+            transpose_range=(0, 0) if args.no_transpose else (-5, 5),
+        )
+        result = train(args.data, args.out, settings, arch=args.arch, device=args.device)
+    except (ValueError, DatasetError, TrainError) as e:
+        print(f"barforge train: {e}", file=sys.stderr)
+        return 2 if isinstance(e, ValueError) else 1
+    where = result.last_checkpoint or "no checkpoint (no steps to do)"
+    print(f"step {result.step} of {args.steps}; latest checkpoint: {where}")
+    return 130 if result.interrupted else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
@@ -119,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except DatasetError as e:
             print(f"barforge eval: {e}", file=sys.stderr)
             return 1
+    if args.command == "train":
+        return _train(args)
     if args.command == "bench" and args.bench == "io":
         from engine.bench import io
 

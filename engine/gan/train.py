@@ -1,0 +1,342 @@
+# SPDX-License-Identifier: MIT
+"""``barforge train``: adversarial training with checkpoints, samples and exact resume.
+
+A run folder holds:
+
+- ``checkpoints/step-NNNNNNN/``: a checkpoint every ``checkpoint_every`` generator steps (and
+  when the run ends or is interrupted), with the optimizer and RNG states, so that a run
+  resumes where it stopped and continues exactly as if it had not (on the same device);
+- ``samples/step-NNNNNNN/``: four phrases from fixed latents as MIDI files and a piano-roll
+  PNG, to hear and see the model improve;
+- ``log.jsonl``: one JSON line of losses per checkpoint.
+
+Running the same command again resumes from the newest checkpoint that loads (a damaged
+newest one, from a crash in the middle of writing, is passed over with a message). Ctrl-C
+(SIGINT) writes a checkpoint before it stops, so at most the steps since the last checkpoint
+are lost after a crash and none after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import torch
+
+from engine.atomic import write_bytes_atomically
+from engine.data.progress import Progress
+from engine.data.store import PhraseDataset
+from engine.gan.checkpoint import (
+    CheckpointError,
+    TrainingState,
+    capture_rng,
+    load_checkpoint,
+    restore_rng,
+    save_checkpoint,
+)
+from engine.gan.config import ModelConfig, TrainConfig
+from engine.gan.device import choose_device
+from engine.gan.losses import critic_loss, generator_loss
+from engine.gan.model import PhraseCritic, PhraseGenerator, build_models
+from engine.midi.files import write_midi_file
+from engine.music import DRUM_CHANNEL, Pattern, Track
+from engine.pianoroll import PianoRoll, roll_to_pattern
+from engine.plots import save_roll_grid
+
+_STEP_FOLDER = re.compile(r"^step-(\d{7})$")
+#: Phrases drawn from fixed latents for the sample files.
+N_SAMPLES = 4
+
+
+class TrainError(Exception):
+    """Training cannot start or go on (a bad run folder, data set or option)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    """Where a run stands after :func:`train` returns."""
+
+    out: Path
+    step: int
+    interrupted: bool
+    last_checkpoint: Path | None
+
+
+def checkpoint_folders(out: Path) -> list[tuple[int, Path]]:
+    """The run's checkpoint folders as ``(step, path)``, oldest first."""
+    root = out / "checkpoints"
+    if not root.is_dir():
+        return []
+    found = []
+    for child in root.iterdir():
+        match = _STEP_FOLDER.match(child.name)
+        if match and child.is_dir():
+            found.append((int(match.group(1)), child))
+    return sorted(found)
+
+
+def _to_tensor(plane: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(plane).to(device=device, dtype=torch.float32)
+
+
+def _binarize(frame_logits: torch.Tensor, onset_logits: torch.Tensor) -> tuple[Any, Any]:
+    frames = (frame_logits > 0).cpu().numpy()
+    onsets = (onset_logits > 0).cpu().numpy() & frames
+    return frames, onsets
+
+
+def track_channels(is_drum: tuple[bool, ...]) -> list[int]:
+    """MIDI channels for tracks: drums on channel index 9, the others in order around it."""
+    free = [c for c in range(16) if c != DRUM_CHANNEL]
+    channels, pitched = [], 0
+    for drum in is_drum:
+        if drum:
+            channels.append(DRUM_CHANNEL)
+        else:
+            channels.append(free[pitched % len(free)])
+            pitched += 1
+    return channels
+
+
+def write_samples(
+    generator: PhraseGenerator[Any],
+    config: ModelConfig,
+    latents: Any,
+    folder: Path,
+    title: str,
+) -> None:
+    """Sample MIDI files and a piano-roll PNG of ``latents`` (hard threshold at 0.5)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    was_training = generator.training
+    generator.eval()
+    with torch.inference_mode():
+        frames, onsets = _binarize(*generator.generate(latents))
+    generator.train(was_training)
+    spec = config.spec
+    template = Pattern(
+        [
+            Track(name, program, drum, channel)
+            for name, program, drum, channel in zip(
+                spec.track_names,
+                spec.programs,
+                spec.is_drum,
+                track_channels(spec.is_drum),
+                strict=True,
+            )
+        ],
+        ticks_per_quarter=spec.steps_per_beat * 40,
+    )
+    for i in range(len(frames)):
+        roll = PianoRoll(frames[i], onsets[i], np.zeros(frames[i].shape, np.uint8), spec.grid)
+        write_midi_file(roll_to_pattern(roll, template), folder / f"sample-{i + 1}.mid")
+    save_roll_grid(
+        [(frames[i], onsets[i]) for i in range(len(frames))],
+        [f"{title}, sample {i + 1}" for i in range(len(frames))],
+        spec,
+        folder / "samples.png",
+    )
+
+
+class _Run:
+    """The state of one training run: models, optimizers, data and RNGs."""
+
+    def __init__(
+        self,
+        dataset: PhraseDataset,
+        config: ModelConfig,
+        settings: TrainConfig,
+        device: torch.device,
+    ) -> None:
+        self.dataset = dataset
+        self.config = config
+        self.settings = settings
+        self.device = device
+        self.loss = settings.resolved_loss(config.arch)
+        torch.manual_seed(settings.seed)
+        self.rng = np.random.default_rng(settings.seed)
+        self.generator: PhraseGenerator[Any]
+        self.critic: PhraseCritic
+        self.generator, self.critic = build_models(config, seed=settings.seed, device=device)
+        betas = settings.betas
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=settings.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=settings.lr_d, betas=betas)
+        # Fixed latents for the samples, from their own seeded generator.
+        sample_rng = torch.Generator().manual_seed(settings.seed + 1)
+        self.sample_latents = self.generator.sample_latents(N_SAMPLES, sample_rng, device)
+        self.step = 0
+        self.elapsed = 0.0
+        self.amp = settings.amp and device.type == "cuda"
+
+    def state(self) -> TrainingState:
+        return TrainingState(
+            step=self.step,
+            optimizers={"generator": self.opt_g.state_dict(), "critic": self.opt_d.state_dict()},
+            rng=capture_rng(self.rng),
+            extra={"train_config": self.settings.to_dict(), "elapsed_sec": self.elapsed},
+        )
+
+    def resume(self, folder: Path) -> None:
+        loaded = load_checkpoint(folder, device=self.device, with_critic=True)
+        if loaded.config != self.config:
+            raise TrainError(
+                f"{folder}: the checkpoint's model config differs from this run's; "
+                "train into a new folder"
+            )
+        if loaded.training is None or loaded.critic is None:
+            raise TrainError(f"{folder}: the checkpoint holds no training state to resume from")
+        self.generator.load_state_dict(loaded.generator.state_dict())
+        self.critic.load_state_dict(loaded.critic.state_dict())
+        self.opt_g.load_state_dict(loaded.training.optimizers["generator"])
+        self.opt_d.load_state_dict(loaded.training.optimizers["critic"])
+        restore_rng(loaded.training.rng, self.rng)
+        self.step = loaded.training.step
+        self.elapsed = float(loaded.training.extra.get("elapsed_sec", 0.0))
+
+    def _autocast(self) -> Any:
+        if self.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast(self.device.type, enabled=False)
+
+    def _fake(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        latents = self.generator.sample_latents(batch, None, self.device)
+        frame_logits, onset_logits = self.generator.generate(latents)
+        return torch.sigmoid(frame_logits.float()), torch.sigmoid(onset_logits.float())
+
+    def train_step(self) -> dict[str, float]:
+        """One generator step after ``n_critic`` critic steps; returns the last losses."""
+        s = self.settings
+        self.generator.train()
+        self.critic.train()
+        figures: dict[str, float] = {}
+        for _ in range(s.n_critic if self.loss == "wgan-gp" else 1):
+            batch = self.dataset.sample_batch("train", s.batch_size, self.rng, s.transpose_range)
+            real = (_to_tensor(batch.frames, self.device), _to_tensor(batch.onsets, self.device))
+            with self._autocast():
+                with torch.no_grad():
+                    fake = self._fake(s.batch_size)
+                loss, figures = critic_loss(self.loss, self.critic, real, fake, s.gp_weight)
+            self.opt_d.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            self.opt_d.step()
+        with self._autocast():
+            fake = self._fake(s.batch_size)
+            loss, g_figures = generator_loss(self.loss, self.critic, fake)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        self.opt_g.step()
+        self.step += 1
+        return {**figures, **g_figures}
+
+
+def _log(out: Path, record: dict[str, Any]) -> None:
+    with open(out / "log.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def train(
+    data: str | Path,
+    out: str | Path,
+    settings: TrainConfig,
+    *,
+    arch: str = "hybrid",
+    model_overrides: dict[str, Any] | None = None,
+    device: str | None = None,
+    stream: TextIO | None = None,
+    stop_after_steps: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> TrainResult:
+    """Train (or resume training) into the run folder ``out``.
+
+    Parameters
+    ----------
+    data : path
+        A phrase dataset (``barforge data build``); its training split is used.
+    out : path
+        The run folder; when it holds checkpoints, training resumes from the newest.
+    settings : TrainConfig
+    arch : {"hybrid", "dcgan"}
+    model_overrides : dict, optional
+        ModelConfig fields to change from :meth:`ModelConfig.for_spec`'s defaults.
+    device : str, optional
+        ``"auto"`` / None (CUDA, MPS or the CPU), ``"cpu"``, ``"cuda"``, ``"mps"``...
+    stream : text stream, optional
+        Progress and messages (stderr if None).
+    stop_after_steps : int, optional
+        Stop (with a checkpoint) after this many steps of this call, as an interruption would.
+    """
+    stream = sys.stderr if stream is None else stream
+    run_folder = Path(out)
+    dataset = PhraseDataset.load(data)
+    try:
+        config = ModelConfig.for_spec(dataset.spec, arch, **(model_overrides or {}))
+        chosen = choose_device(device)
+    except ValueError as e:
+        raise TrainError(str(e)) from None
+    run = _Run(dataset, config, settings, chosen)
+    for step, folder in reversed(checkpoint_folders(run_folder)):
+        try:
+            run.resume(folder)
+        except CheckpointError as e:
+            print(f"passing over a checkpoint that does not load: {e}", file=stream)
+            continue
+        print(f"resuming from {folder} (step {step})", file=stream)
+        break
+    run_folder.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomically(
+        run_folder / "run.json",
+        (
+            json.dumps(
+                {"data": str(data), "model": config.to_dict(), "train": settings.to_dict()},
+                indent=2,
+            )
+            + "\n"
+        ).encode(),
+    )
+    last: Path | None = None
+    interrupted = False
+    steps_left = settings.steps - run.step
+    if stop_after_steps is not None:
+        steps_left = min(steps_left, stop_after_steps)
+    progress = Progress(max(steps_left, 0), f"training {arch}", stream=stream, clock=clock)
+    figures: dict[str, float] = {}
+
+    def checkpoint() -> Path:
+        name = f"step-{run.step:07d}"
+        folder = save_checkpoint(
+            run_folder / "checkpoints" / name, run.generator, run.critic, config, run.state()
+        )
+        write_samples(
+            run.generator, config, run.sample_latents, run_folder / "samples" / name, name
+        )
+        _log(run_folder, {"step": run.step, "elapsed_sec": run.elapsed, **figures})
+        return folder
+
+    began = clock()
+    start_elapsed = run.elapsed
+    try:
+        for _ in range(max(steps_left, 0)):
+            figures = run.train_step()
+            if not all(math.isfinite(v) for v in figures.values()):
+                raise TrainError(f"step {run.step}: the losses are no longer finite: {figures}")
+            run.elapsed = start_elapsed + clock() - began
+            progress.update()
+            if run.step % settings.checkpoint_every == 0:
+                last = checkpoint()
+                losses = ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
+                print(f"step {run.step}: {losses}", file=stream)
+    except KeyboardInterrupt:
+        interrupted = True
+        print(f"interrupted at step {run.step}: writing a checkpoint", file=stream)
+    finally:
+        progress.close()
+    if run.step > 0 and (last is None or not last.name.endswith(f"{run.step:07d}")):
+        last = checkpoint()
+    return TrainResult(run_folder, run.step, interrupted, last)

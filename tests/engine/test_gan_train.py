@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: MIT
+"""Training runs for real, on a tiny dataset: checkpoints, samples, exact resume, Ctrl-C."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.image import imread
+
+from engine.cli import main
+from engine.gan.checkpoint import load_checkpoint
+from engine.gan.config import TrainConfig
+from engine.gan.train import checkpoint_folders, train
+from engine.midi.files import read_midi_file, write_midi_file
+from engine.music import Note, Pattern, Track
+
+SMALL = TrainConfig(steps=4, checkpoint_every=2, batch_size=8, n_critic=2, seed=3)
+
+
+def _piece(seed: int) -> Pattern:
+    rng = np.random.default_rng(seed)
+    notes = [
+        Note(beat * 480, 480, int(60 + rng.integers(0, 12)))
+        for beat in range(32)
+        if rng.random() < 0.9
+    ]
+    bass = [Note(bar * 1920, 1920, int(36 + rng.integers(0, 12))) for bar in range(8)]
+    return Pattern(
+        [Track("Piano", 0, False, 0, notes), Track("Bass", 33, False, 1, bass)], n_bars=8
+    )
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("train")
+    songs = root / "songs"
+    songs.mkdir()
+    for seed in range(4):
+        write_midi_file(_piece(seed), songs / f"song{seed}.mid")
+    out = root / "data"
+    args = ["data", "build", "--source", str(songs), "--out", str(out), "--jobs", "1"]
+    assert main([*args, "--steps-per-beat", "4", "--n-pitches", "48", "--lowest-pitch", "36"]) == 0
+    return out
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    loaded = load_checkpoint(folder, with_critic=True)
+    assert loaded.critic is not None
+    state = {f"g.{k}": v for k, v in loaded.generator.state_dict().items()}
+    state.update({f"d.{k}": v for k, v in loaded.critic.state_dict().items()})
+    return state
+
+
+def test_a_run_writes_checkpoints_samples_and_a_log(dataset: Path, tmp_path: Path) -> None:
+    log = io.StringIO()
+    result = train(dataset, tmp_path / "run", SMALL, device="cpu", stream=log)
+    assert result.step == 4
+    assert not result.interrupted
+    assert [step for step, _ in checkpoint_folders(tmp_path / "run")] == [2, 4]
+    assert result.last_checkpoint == tmp_path / "run" / "checkpoints" / "step-0000004"
+    samples = tmp_path / "run" / "samples" / "step-0000004"
+    for i in range(1, 5):
+        pattern = read_midi_file(samples / f"sample-{i}.mid").pattern
+        assert [t.name for t in pattern.tracks] == ["Drums", "Piano", "Guitar", "Bass", "Strings"]
+        assert pattern.n_bars == 4
+    assert imread(samples / "samples.png").shape[1] > 600
+    lines = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    assert "w_distance" in lines[-1]
+    assert "step 4:" in log.getvalue()
+
+
+def test_resume_continues_exactly_as_an_unbroken_run(dataset: Path, tmp_path: Path) -> None:
+    straight = train(dataset, tmp_path / "straight", SMALL, device="cpu", stream=io.StringIO())
+    first = train(
+        dataset, tmp_path / "broken", SMALL, device="cpu", stream=io.StringIO(), stop_after_steps=1
+    )
+    assert first.step == 1
+    assert [s for s, _ in checkpoint_folders(tmp_path / "broken")] == [1]
+    log = io.StringIO()
+    resumed = train(dataset, tmp_path / "broken", SMALL, device="cpu", stream=log)
+    assert "resuming from" in log.getvalue()
+    assert resumed.step == 4
+    assert straight.last_checkpoint is not None
+    assert resumed.last_checkpoint is not None
+    a, b = _weights(straight.last_checkpoint), _weights(resumed.last_checkpoint)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_a_damaged_newest_checkpoint_is_passed_over(dataset: Path, tmp_path: Path) -> None:
+    train(dataset, tmp_path / "run", SMALL, device="cpu", stream=io.StringIO())
+    newest = tmp_path / "run" / "checkpoints" / "step-0000004" / "weights.safetensors"
+    newest.write_bytes(newest.read_bytes()[:100])
+    settings = TrainConfig(**{**SMALL.to_dict(), "steps": 5})
+    log = io.StringIO()
+    result = train(dataset, tmp_path / "run", settings, device="cpu", stream=log)
+    assert "passing over a checkpoint that does not load" in log.getvalue()
+    assert "step-0000002 (step 2)" in log.getvalue()
+    assert result.step == 5
+
+
+def test_ctrl_c_writes_a_checkpoint_and_exits_130(dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "engine.cli", "train", "--data", str(dataset)]
+    command += ["--out", str(run), "--steps", "100000", "--checkpoint-every", "3"]
+    command += ["--batch-size", "8", "--n-critic", "1", "--device", "cpu"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not checkpoint_folders(run) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert checkpoint_folders(run), "no checkpoint appeared within 2 minutes"
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted at step" in err
+    step, folder = checkpoint_folders(run)[-1]
+    assert f"step {step} of 100000" in out
+    assert load_checkpoint(folder).training is not None
+    assert os.listdir(run / "samples" / folder.name)
+
+
+def test_train_cli_reports_a_missing_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "r")]) == 1
+    assert str(tmp_path / "none") in capsys.readouterr().err
