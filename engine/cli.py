@@ -86,6 +86,15 @@ def _parser() -> argparse.ArgumentParser:
     bench_data.add_argument("--repeats", type=int, default=3, help="metric runs (median kept)")
     bench_data.add_argument("--jobs", type=int, default=None, help="build processes")
     bench_data.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    bench_model = benches.add_parser(
+        "model", help="generator latency (1 and 16 phrases), training throughput, memory"
+    )
+    bench_model.add_argument("--arch", choices=("hybrid", "dcgan"), default="hybrid")
+    bench_model.add_argument("--device", default="auto", help="auto, cpu, cuda, mps...")
+    bench_model.add_argument("--repeats", type=int, default=200, help="generator calls timed")
+    bench_model.add_argument("--train-steps", type=int, default=3, help="training steps timed")
+    bench_model.add_argument("--batch-size", type=int, default=64)
+    bench_model.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     return parser
 
 
@@ -186,6 +195,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         return data.main(args.source, args.phrases, args.repeats, args.jobs, args.json)
+    if args.command == "bench" and args.bench == "model":
+        from engine.gan import bench as model_bench
+
+        if min(args.repeats, args.train_steps, args.batch_size) < 1:
+            print(
+                "barforge bench model: --repeats, --train-steps and --batch-size must be at "
+                "least 1",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            return model_bench.main(
+                args.arch, args.device, args.repeats, args.train_steps, args.batch_size, args.json
+            )
+        except ValueError as e:  # an unknown or missing device
+            print(f"barforge bench model: {e}", file=sys.stderr)
+            return 2
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse forbids the rest
 
 

@@ -136,3 +136,24 @@ def test_train_cli_reports_a_missing_dataset(
 ) -> None:
     assert main(["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "r")]) == 1
     assert str(tmp_path / "none") in capsys.readouterr().err
+
+
+def test_bench_model_reports_latency_throughput_and_flops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    out = tmp_path / "model.json"
+    args = ["bench", "model", "--repeats", "5", "--train-steps", "1", "--batch-size", "4"]
+    assert main([*args, "--device", "cpu", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["phrase_shape"] == [4, 4, 48, 64]
+    assert figures["generator_latency"]["16"]["median_ms"] > 0
+    training = figures["training"]
+    assert training["real_phrases_per_second"] == pytest.approx(
+        4 * 5 / training["step_seconds_median"]
+    )
+    assert 0 < training["share_of_peak"] < 1
+    assert training["flops_per_step"] > 1e6
+    assert "GFLOP/s" in capsys.readouterr().out
+    assert main(["bench", "model", "--device", "cuda"]) == 2
