@@ -45,6 +45,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--out", required=True, metavar="REPORT_DIR", help="report folder")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the random draw")
+    evaluate.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="CHECKPOINT",
+        help="a checkpoint folder (barforge train's runs/NAME/checkpoints/step-N); adds a row "
+        "of --n generated phrases; give it several times to compare models",
+    )
+    evaluate.add_argument("--device", default="auto", help="where models run: auto, cpu, cuda")
 
     train = commands.add_parser(
         "train",
@@ -167,15 +176,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "eval":
         from engine import evaluation
         from engine.data.store import DatasetError
+        from engine.gan.errors import CheckpointError
 
         if args.n < 1:
             print("barforge eval: --n must be at least 1", file=sys.stderr)
             return 2
         try:
-            return evaluation.main(args.data, args.n, args.out, args.seed)
+            return evaluation.main(args.data, args.n, args.out, args.seed, args.model, args.device)
         except DatasetError as e:
             print(f"barforge eval: {e}", file=sys.stderr)
             return 1
+        except CheckpointError as e:
+            print(f"barforge eval: {e}", file=sys.stderr)
+            return 1
+        except ValueError as e:  # a model that does not fit the data, a bad device
+            print(f"barforge eval: {e}", file=sys.stderr)
+            return 2
     if args.command == "train":
         return _train(args)
     if args.command == "bench" and args.bench == "io":

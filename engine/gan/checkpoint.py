@@ -44,6 +44,9 @@ from torch import Tensor, nn
 
 from engine import __version__
 from engine.gan.config import ModelConfig
+from engine.gan.errors import (
+    CheckpointError as CheckpointError,
+)  # re-exported: callers catch it here
 from engine.gan.model import PhraseCritic, PhraseGenerator, build_critic, build_generator
 
 FORMAT = "barforge-checkpoint"
@@ -57,16 +60,6 @@ TRAINING_FILE = "training.safetensors"
 _MAX_HEADER = 100 << 20
 _MAX_LISTED = 5
 _OPTIMIZER_NAME = re.compile(r"[A-Za-z0-9_-]+")
-
-
-class CheckpointError(Exception):
-    """A checkpoint that cannot be loaded: ``path`` names the file (or folder), ``reason`` says
-    why."""
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"checkpoint file {self.path}: {reason}")
 
 
 @dataclass(eq=False)

@@ -46,6 +46,7 @@ from engine.gan.config import ModelConfig, TrainConfig
 from engine.gan.device import choose_device
 from engine.gan.losses import critic_loss, generator_loss
 from engine.gan.model import PhraseCritic, PhraseGenerator, build_models
+from engine.gan.sample import binarize
 from engine.midi.files import write_midi_file
 from engine.music import DRUM_CHANNEL, Pattern, Track
 from engine.pianoroll import PianoRoll, roll_to_pattern
@@ -87,12 +88,6 @@ def _to_tensor(plane: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(plane).to(device=device, dtype=torch.float32)
 
 
-def _binarize(frame_logits: torch.Tensor, onset_logits: torch.Tensor) -> tuple[Any, Any]:
-    frames = (frame_logits > 0).cpu().numpy()
-    onsets = (onset_logits > 0).cpu().numpy() & frames
-    return frames, onsets
-
-
 def track_channels(is_drum: tuple[bool, ...]) -> list[int]:
     """MIDI channels for tracks: drums on channel index 9, the others in order around it."""
     free = [c for c in range(16) if c != DRUM_CHANNEL]
@@ -118,7 +113,7 @@ def write_samples(
     was_training = generator.training
     generator.eval()
     with torch.inference_mode():
-        frames, onsets = _binarize(*generator.generate(latents))
+        frames, onsets = binarize(*generator.generate(latents))
     generator.train(was_training)
     spec = config.spec
     template = Pattern(

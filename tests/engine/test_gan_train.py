@@ -157,3 +157,33 @@ def test_bench_model_reports_latency_throughput_and_flops(
     assert training["flops_per_step"] > 1e6
     assert "GFLOP/s" in capsys.readouterr().out
     assert main(["bench", "model", "--device", "cuda"]) == 2
+
+
+def test_eval_adds_a_row_per_model(
+    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    result = train(dataset, tmp_path / "run", SMALL, device="cpu", stream=io.StringIO())
+    assert result.last_checkpoint is not None
+    report = tmp_path / "report"
+    args = ["eval", "--data", str(dataset), "--n", "12", "--out", str(report)]
+    assert main([*args, "--model", str(result.last_checkpoint), "--device", "cpu"]) == 0
+    capsys.readouterr()
+    sources = json.loads((report / "report.json").read_text())["sources"]
+    row = sources["model run/step-0000004"]
+    assert row["n_phrases"] == 12
+    assert row["set"]["nn_distance"] is not None  # measured against the training split
+    assert "| model run/step-0000004 | 12 |" in (report / "report.md").read_text()
+
+    # The same checkpoint and seed give the same phrases, hence the same figures.
+    again = tmp_path / "again"
+    assert main([*args[:-1], str(again), "--model", str(result.last_checkpoint)]) == 0
+    repeat = json.loads((again / "report.json").read_text())["sources"]
+    assert repeat["model run/step-0000004"] == row
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{")
+    assert main([*args, "--model", str(broken)]) == 1
+    assert "config.json" in capsys.readouterr().err
