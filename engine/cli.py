@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -154,7 +155,8 @@ def _train(args: argparse.Namespace) -> int:
         print(f"barforge train: {e}", file=sys.stderr)
         return 2 if isinstance(e, ValueError) else 1
     where = result.last_checkpoint or "no checkpoint (no steps to do)"
-    print(f"step {result.step} of {args.steps}; latest checkpoint: {where}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line, not one per process
+        print(f"step {result.step} of {args.steps}; latest checkpoint: {where}")
     return 130 if result.interrupted else 0
 
 

@@ -14,12 +14,23 @@ Running the same command again resumes from the newest checkpoint that loads (a 
 newest one, from a crash in the middle of writing, is passed over with a message). Ctrl-C
 (SIGINT) writes a checkpoint before it stops, so at most the steps since the last checkpoint
 are lost after a crash and none after Ctrl-C.
+
+Data-parallel training: launched by ``torchrun --nproc-per-node N -m engine.cli train ...``
+(and ``--nnodes``/``--rdzv-endpoint`` across machines), every process holds a replica of the
+models, draws its own batches and latents, and the gradients are averaged over all processes
+(``all_reduce``: NCCL on GPUs, gloo on CPUs) before each optimizer step, so the replicas stay
+identical; every checkpoint checks that they are (a digest of every replica's weights) and
+stores each process's RNG states so that a resumed run goes on exactly. The averaging is done
+by hand rather than by ``DistributedDataParallel``, which does not support the double
+backward of the gradient penalty. Only the first process writes files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -30,6 +41,7 @@ from typing import Any, TextIO
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from engine.atomic import write_bytes_atomically
 from engine.data.progress import Progress
@@ -140,8 +152,52 @@ def write_samples(
     )
 
 
+def _world() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process: from torchrun's environment, else ``(0, 1)``."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _average_gradients(module: torch.nn.Module, world: int) -> None:
+    """Average the gradients of ``module`` over all processes (one all-reduce)."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+def _average_buffers(module: torch.nn.Module, world: int) -> None:
+    """Average floating buffers (batch-norm running statistics) over all processes: each
+    replica's statistics saw only its own batches. (DDP broadcasts rank 0's instead.)"""
+    buffers = [b for b in module.buffers() if b.is_floating_point()]
+    if not buffers:
+        return
+    flat = torch.cat([b.reshape(-1) for b in buffers])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for b in buffers:
+        b.copy_(flat[offset : offset + b.numel()].view_as(b))
+        offset += b.numel()
+
+
+def weights_digest(*modules: torch.nn.Module) -> str:
+    """SHA-256 of every parameter and buffer of ``modules``, in order (replicas compare it)."""
+    digest = hashlib.sha256()
+    for module in modules:
+        for name, tensor in module.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 class _Run:
-    """The state of one training run: models, optimizers, data and RNGs."""
+    """The state of one training run (of one process): models, optimizers, data and RNGs."""
 
     def __init__(
         self,
@@ -149,14 +205,18 @@ class _Run:
         config: ModelConfig,
         settings: TrainConfig,
         device: torch.device,
+        rank: int = 0,
+        world: int = 1,
     ) -> None:
         self.dataset = dataset
         self.config = config
         self.settings = settings
         self.device = device
+        self.rank, self.world = rank, world
         self.loss = settings.resolved_loss(config.arch)
-        torch.manual_seed(settings.seed)
-        self.rng = np.random.default_rng(settings.seed)
+        # Every process draws its own batches and latents; the weights start equal (below).
+        torch.manual_seed(settings.seed + 1_000_003 * rank)
+        self.rng = np.random.default_rng([settings.seed, rank])
         self.generator: PhraseGenerator[Any]
         self.critic: PhraseCritic
         self.generator, self.critic = build_models(config, seed=settings.seed, device=device)
@@ -170,12 +230,19 @@ class _Run:
         self.elapsed = 0.0
         self.amp = settings.amp and device.type == "cuda"
 
-    def state(self) -> TrainingState:
+    def state(self, rank_rng: list[Any] | None = None) -> TrainingState:
+        extra: dict[str, Any] = {
+            "train_config": self.settings.to_dict(),
+            "elapsed_sec": self.elapsed,
+            "world_size": self.world,
+        }
+        if rank_rng is not None:
+            extra["rank_rng"] = rank_rng
         return TrainingState(
             step=self.step,
             optimizers={"generator": self.opt_g.state_dict(), "critic": self.opt_d.state_dict()},
             rng=capture_rng(self.rng),
-            extra={"train_config": self.settings.to_dict(), "elapsed_sec": self.elapsed},
+            extra=extra,
         )
 
     def resume(self, folder: Path) -> None:
@@ -191,7 +258,11 @@ class _Run:
         self.critic.load_state_dict(loaded.critic.state_dict())
         self.opt_g.load_state_dict(loaded.training.optimizers["generator"])
         self.opt_d.load_state_dict(loaded.training.optimizers["critic"])
-        restore_rng(loaded.training.rng, self.rng)
+        rank_rng = loaded.training.extra.get("rank_rng")
+        if isinstance(rank_rng, list) and len(rank_rng) == self.world:
+            restore_rng(rank_rng[self.rank], self.rng)
+        else:
+            restore_rng(loaded.training.rng, self.rng)
         self.step = loaded.training.step
         self.elapsed = float(loaded.training.extra.get("elapsed_sec", 0.0))
 
@@ -220,13 +291,21 @@ class _Run:
                 loss, figures = critic_loss(self.loss, self.critic, real, fake, s.gp_weight)
             self.opt_d.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
+            if self.world > 1:
+                _average_gradients(self.critic, self.world)
             self.opt_d.step()
         with self._autocast():
             fake = self._fake(s.batch_size)
             loss, g_figures = generator_loss(self.loss, self.critic, fake)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
+        if self.world > 1:
+            _average_gradients(self.generator, self.world)
         self.opt_g.step()
+        if self.world > 1:
+            with torch.no_grad():
+                _average_buffers(self.generator, self.world)
+                _average_buffers(self.critic, self.world)
         self.step += 1
         return {**figures, **g_figures}
 
@@ -275,43 +354,94 @@ def train(
         chosen = choose_device(device)
     except ValueError as e:
         raise TrainError(str(e)) from None
-    run = _Run(dataset, config, settings, chosen)
+    rank, world = _world()
+    if world > 1 and not dist.is_initialized():
+        if chosen.type == "cuda":
+            chosen = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(chosen)
+        dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo")
+    try:
+        return _train(
+            dataset, data, run_folder, config, settings, chosen, rank, world, stream,
+            stop_after_steps, clock,
+        )  # fmt: skip
+    finally:
+        if world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(
+    dataset: PhraseDataset,
+    data: str | Path,
+    run_folder: Path,
+    config: ModelConfig,
+    settings: TrainConfig,
+    device: torch.device,
+    rank: int,
+    world: int,
+    stream: TextIO,
+    stop_after_steps: int | None,
+    clock: Callable[[], float],
+) -> TrainResult:
+    lead = rank == 0
+    say = stream if lead else open(os.devnull, "w")  # noqa: SIM115 (closed at the end)
+    run = _Run(dataset, config, settings, device, rank, world)
     for step, folder in reversed(checkpoint_folders(run_folder)):
         try:
             run.resume(folder)
         except CheckpointError as e:
-            print(f"passing over a checkpoint that does not load: {e}", file=stream)
+            print(f"passing over a checkpoint that does not load: {e}", file=say)
             continue
-        print(f"resuming from {folder} (step {step})", file=stream)
+        print(f"resuming from {folder} (step {step})", file=say)
         break
-    run_folder.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomically(
-        run_folder / "run.json",
-        (
-            json.dumps(
-                {"data": str(data), "model": config.to_dict(), "train": settings.to_dict()},
-                indent=2,
-            )
-            + "\n"
-        ).encode(),
-    )
+    if lead:
+        run_folder.mkdir(parents=True, exist_ok=True)
+        document = {
+            "data": str(data),
+            "model": config.to_dict(),
+            "train": settings.to_dict(),
+            "world_size": world,
+        }
+        write_bytes_atomically(
+            run_folder / "run.json", (json.dumps(document, indent=2) + "\n").encode()
+        )
     last: Path | None = None
     interrupted = False
     steps_left = settings.steps - run.step
     if stop_after_steps is not None:
         steps_left = min(steps_left, stop_after_steps)
-    progress = Progress(max(steps_left, 0), f"training {arch}", stream=stream, clock=clock)
+    progress = Progress(max(steps_left, 0), f"training {config.arch}", stream=say, clock=clock)
     figures: dict[str, float] = {}
 
     def checkpoint() -> Path:
         name = f"step-{run.step:07d}"
-        folder = save_checkpoint(
-            run_folder / "checkpoints" / name, run.generator, run.critic, config, run.state()
-        )
-        write_samples(
-            run.generator, config, run.sample_latents, run_folder / "samples" / name, name
-        )
-        _log(run_folder, {"step": run.step, "elapsed_sec": run.elapsed, **figures})
+        folder = run_folder / "checkpoints" / name
+        rank_rng: list[Any] | None = None
+        record: dict[str, Any] = {"step": run.step, "elapsed_sec": run.elapsed, **figures}
+        if world > 1:
+            shared: list[Any] = [None] * world
+            dist.all_gather_object(
+                shared,
+                {
+                    "rng": capture_rng(run.rng),
+                    "digest": weights_digest(run.generator, run.critic),
+                    "figures": figures,
+                },
+            )
+            rank_rng = [entry["rng"] for entry in shared]
+            digests = [entry["digest"] for entry in shared]
+            record["replica_digests"] = digests
+            record["replica_figures"] = [entry["figures"] for entry in shared]
+            if len(set(digests)) != 1:
+                raise TrainError(f"step {run.step}: the replicas' weights differ: {digests}")
+        if lead:
+            save_checkpoint(folder, run.generator, run.critic, config, run.state(rank_rng))
+            write_samples(
+                run.generator, config, run.sample_latents, run_folder / "samples" / name, name
+            )
+            _log(run_folder, record)
+        if world > 1:
+            dist.barrier()
         return folder
 
     began = clock()
@@ -326,12 +456,14 @@ def train(
             if run.step % settings.checkpoint_every == 0:
                 last = checkpoint()
                 losses = ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
-                print(f"step {run.step}: {losses}", file=stream)
+                print(f"step {run.step}: {losses}", file=say)
     except KeyboardInterrupt:
         interrupted = True
-        print(f"interrupted at step {run.step}: writing a checkpoint", file=stream)
+        print(f"interrupted at step {run.step}: writing a checkpoint", file=say)
     finally:
         progress.close()
     if run.step > 0 and (last is None or not last.name.endswith(f"{run.step:07d}")):
         last = checkpoint()
+    if not lead:
+        say.close()
     return TrainResult(run_folder, run.step, interrupted, last)

@@ -187,3 +187,32 @@ def test_eval_adds_a_row_per_model(
     (broken / "config.json").write_text("{")
     assert main([*args, "--model", str(broken)]) == 1
     assert "config.json" in capsys.readouterr().err
+
+
+def test_two_gloo_processes_keep_identical_replicas(dataset: Path, tmp_path: Path) -> None:
+    import json
+
+    from engine.gan.train import weights_digest
+
+    run = tmp_path / "run"
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command = [*torchrun, "--nproc-per-node", "2", "-m", "engine.cli", "train"]
+    command += ["--data", str(dataset), "--out", str(run), "--steps", "4"]
+    command += ["--checkpoint-every", "2", "--batch-size", "8", "--n-critic", "2"]
+    done = subprocess.run(
+        [*command, "--device", "cpu"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("step 4 of 4") == 1
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    for record in records:
+        first, second = record["replica_digests"]
+        assert first == second  # both processes hold the same weights...
+        losses = [f["d_loss"] for f in record["replica_figures"]]
+        assert losses[0] != losses[1]  # ...trained on different batches
+        loaded = load_checkpoint(run / "checkpoints" / f"step-{record['step']:07d}")
+        assert loaded.critic is not None
+        assert weights_digest(loaded.generator, loaded.critic) == first
+        assert loaded.training is not None
+        assert len(loaded.training.extra["rank_rng"]) == 2
