@@ -157,33 +157,28 @@ def _world() -> tuple[int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def _average_gradients(module: torch.nn.Module, world: int) -> None:
-    """Average the gradients of ``module`` over all processes (one all-reduce)."""
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
+def _average(tensors: list[torch.Tensor], world: int) -> None:
+    """Replace each tensor by its mean over all processes, in one all-reduce."""
+    if not tensors:
         return
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    flat = torch.cat([t.reshape(-1) for t in tensors])
     dist.all_reduce(flat)
     flat /= world
     offset = 0
-    for g in grads:
-        g.copy_(flat[offset : offset + g.numel()].view_as(g))
-        offset += g.numel()
+    for t in tensors:
+        t.copy_(flat[offset : offset + t.numel()].view_as(t))
+        offset += t.numel()
+
+
+def _average_gradients(module: torch.nn.Module, world: int) -> None:
+    """Average the gradients of ``module`` over all processes."""
+    _average([p.grad for p in module.parameters() if p.grad is not None], world)
 
 
 def _average_buffers(module: torch.nn.Module, world: int) -> None:
     """Average floating buffers (batch-norm running statistics) over all processes: each
     replica's statistics saw only its own batches. (DDP broadcasts rank 0's instead.)"""
-    buffers = [b for b in module.buffers() if b.is_floating_point()]
-    if not buffers:
-        return
-    flat = torch.cat([b.reshape(-1) for b in buffers])
-    dist.all_reduce(flat)
-    flat /= world
-    offset = 0
-    for b in buffers:
-        b.copy_(flat[offset : offset + b.numel()].view_as(b))
-        offset += b.numel()
+    _average([b for b in module.buffers() if b.is_floating_point()], world)
 
 
 def weights_digest(*modules: torch.nn.Module) -> str:
