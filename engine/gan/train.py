@@ -12,8 +12,10 @@ A run folder holds:
 
 Running the same command again resumes from the newest checkpoint that loads (a damaged
 newest one, from a crash in the middle of writing, is passed over with a message). Ctrl-C
-(SIGINT) writes a checkpoint before it stops, so at most the steps since the last checkpoint
-are lost after a crash and none after Ctrl-C.
+(SIGINT) or SIGTERM finishes the step under way, writes a checkpoint and stops, so at most the
+steps since the last checkpoint are lost after a crash and none after Ctrl-C; a second Ctrl-C
+stops at once. (The signal only sets a flag: an exception raised wherever the signal lands can
+be swallowed, e.g. inside a garbage-collection callback, and the run would go on.)
 
 Data-parallel training: launched by ``torchrun --nproc-per-node N -m engine.cli train ...``
 (and ``--nnodes``/``--rdzv-endpoint`` across machines), every process holds a replica of the
@@ -32,7 +34,9 @@ import json
 import math
 import os
 import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -181,6 +185,15 @@ def _average_buffers(module: torch.nn.Module, world: int) -> None:
     _average([b for b in module.buffers() if b.is_floating_point()], world)
 
 
+def _stop_everywhere(requested: bool, world: int, device: torch.device) -> bool:
+    """Whether any process was asked to stop (all processes stop after the same step)."""
+    if world == 1:
+        return requested
+    flag = torch.tensor([1 if requested else 0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
+
+
 def weights_digest(*modules: torch.nn.Module) -> str:
     """SHA-256 of every parameter and buffer of ``modules``, in order (replicas compare it)."""
     digest = hashlib.sha256()
@@ -189,6 +202,30 @@ def weights_digest(*modules: torch.nn.Module) -> str:
             digest.update(name.encode())
             digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
+
+
+class _StopRequest:
+    """While active (in the main thread), SIGINT and SIGTERM set :attr:`signum` instead of
+    stopping the process; a second SIGINT stops it at once, as Python's default does."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self) -> _StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
 
 class _Run:
@@ -441,22 +478,24 @@ def _train(
 
     began = clock()
     start_elapsed = run.elapsed
-    try:
-        for _ in range(max(steps_left, 0)):
-            figures = run.train_step()
-            if not all(math.isfinite(v) for v in figures.values()):
-                raise TrainError(f"step {run.step}: the losses are no longer finite: {figures}")
-            run.elapsed = start_elapsed + clock() - began
-            progress.update()
-            if run.step % settings.checkpoint_every == 0:
-                last = checkpoint()
-                losses = ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
-                print(f"step {run.step}: {losses}", file=say)
-    except KeyboardInterrupt:
-        interrupted = True
-        print(f"interrupted at step {run.step}: writing a checkpoint", file=say)
-    finally:
-        progress.close()
+    with _StopRequest() as stop:
+        try:
+            for _ in range(max(steps_left, 0)):
+                figures = run.train_step()
+                if not all(math.isfinite(v) for v in figures.values()):
+                    raise TrainError(f"step {run.step}: the losses are no longer finite: {figures}")
+                run.elapsed = start_elapsed + clock() - began
+                progress.update()
+                if run.step % settings.checkpoint_every == 0:
+                    last = checkpoint()
+                    losses = ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
+                    print(f"step {run.step}: {losses}", file=say)
+                if _stop_everywhere(stop.signum is not None, world, device):
+                    interrupted = True
+                    print(f"interrupted at step {run.step}: writing a checkpoint", file=say)
+                    break
+        finally:
+            progress.close()
     if run.step > 0 and (last is None or not last.name.endswith(f"{run.step:07d}")):
         last = checkpoint()
     if not lead:

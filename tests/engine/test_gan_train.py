@@ -116,13 +116,18 @@ def test_ctrl_c_writes_a_checkpoint_and_exits_130(dataset: Path, tmp_path: Path)
     command += ["--out", str(run), "--steps", "100000", "--checkpoint-every", "3"]
     command += ["--batch-size", "8", "--n-critic", "1", "--device", "cpu"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not checkpoint_folders(run) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert checkpoint_folders(run), "no checkpoint appeared within 2 minutes"
-    time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 120
+        while not checkpoint_folders(run) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert checkpoint_folders(run), "no checkpoint appeared within 2 minutes"
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:  # whatever failed above, leave no training process behind
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     assert process.returncode == 130, err
     assert "interrupted at step" in err
     step, folder = checkpoint_folders(run)[-1]
