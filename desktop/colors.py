@@ -5,19 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
-#: Distinct, bright enough on the dark roll; track ``i`` takes ``TRACK_COLORS[i % 10]``.
-TRACK_COLORS = (
-    "#4f9dde",  # blue
-    "#f5a623",  # orange
-    "#e2605e",  # red
-    "#4fc2a5",  # teal
-    "#a487e6",  # violet
-    "#d6cf4a",  # olive yellow
-    "#e67fbd",  # pink
-    "#8cc65e",  # green
-    "#d98d55",  # tan
-    "#66c9e8",  # sky
-)
+from engine.palette import TRACK_COLORS
 
 ROLL_BACKGROUND = QColor("#262a31")
 ROLL_BLACK_ROW = QColor("#1f2228")

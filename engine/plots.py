@@ -16,19 +16,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from numpy.typing import NDArray
 
+from engine.palette import TRACK_COLORS, rgb
 from engine.pianoroll import PhraseSpec
 
-#: Track colours (RGB 0..1), the same order as the desktop's track list.
-TRACK_RGB = (
-    (0.31, 0.62, 0.87),
-    (0.96, 0.65, 0.14),
-    (0.89, 0.38, 0.37),
-    (0.31, 0.76, 0.65),
-    (0.64, 0.53, 0.90),
-    (0.84, 0.81, 0.29),
-    (0.90, 0.50, 0.74),
-    (0.55, 0.78, 0.37),
-)
+#: Track colours (RGB 0..1), the desktop's palette.
+TRACK_RGB = tuple(rgb(color) for color in TRACK_COLORS)
 _BACKGROUND = (0.13, 0.14, 0.17)
 
 
