@@ -41,6 +41,20 @@ def pitch_name(pitch: int) -> str:
     return f"{_PITCH_CLASS_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
+def default_channels(is_drum: Sequence[bool]) -> tuple[int, ...]:
+    """MIDI channel indices for tracks in order: drums on 9 (channel 10), the others on 0, 1,
+    2... skipping 9, starting over after the fifteenth."""
+    free = [c for c in range(16) if c != DRUM_CHANNEL]
+    channels, pitched = [], 0
+    for drum in is_drum:
+        if drum:
+            channels.append(DRUM_CHANNEL)
+        else:
+            channels.append(free[pitched % len(free)])
+            pitched += 1
+    return tuple(channels)
+
+
 def _check_int(owner: str, name: str, value: Any, low: int, high: int | None = None) -> None:
     """Raise ``ValueError`` naming ``owner.name`` unless ``value`` is an int in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, int):

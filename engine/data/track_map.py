@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.music import DRUM_CHANNEL, Track
+from engine.music import Track, default_channels
 
 #: Names of the built-in maps that ``--track-map`` accepts instead of a path.
 PRESETS = ("programs", "names")
@@ -149,11 +149,7 @@ class TrackMap:
 
     def channels(self) -> tuple[int, ...]:
         """MIDI channel index of each target: 9 for drums, 0, 1, 2... (skipping 9) for others."""
-        free = [c for c in range(16) if c != DRUM_CHANNEL]
-        result = []
-        for target in self.targets:
-            result.append(DRUM_CHANNEL if target.is_drum else free.pop(0))
-        return tuple(result)
+        return default_channels([target.is_drum for target in self.targets])
 
     def to_json(self) -> dict[str, Any]:
         """The map as JSON-able data, in the file format (for the manifest and cache key)."""

@@ -64,7 +64,7 @@ from engine.gan.losses import critic_loss, generator_loss
 from engine.gan.model import PhraseCritic, PhraseGenerator, build_models
 from engine.gan.sample import binarize
 from engine.midi.files import write_midi_file
-from engine.music import DRUM_CHANNEL, Pattern, Track
+from engine.music import Pattern, Track, default_channels
 from engine.pianoroll import PianoRoll, roll_to_pattern
 from engine.plots import save_roll_grid
 
@@ -104,19 +104,6 @@ def _to_tensor(plane: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(plane).to(device=device, dtype=torch.float32)
 
 
-def track_channels(is_drum: tuple[bool, ...]) -> list[int]:
-    """MIDI channels for tracks: drums on channel index 9, the others in order around it."""
-    free = [c for c in range(16) if c != DRUM_CHANNEL]
-    channels, pitched = [], 0
-    for drum in is_drum:
-        if drum:
-            channels.append(DRUM_CHANNEL)
-        else:
-            channels.append(free[pitched % len(free)])
-            pitched += 1
-    return channels
-
-
 def write_samples(
     generator: PhraseGenerator[Any],
     config: ModelConfig,
@@ -139,7 +126,7 @@ def write_samples(
                 spec.track_names,
                 spec.programs,
                 spec.is_drum,
-                track_channels(spec.is_drum),
+                default_channels(spec.is_drum),
                 strict=True,
             )
         ],

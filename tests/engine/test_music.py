@@ -21,6 +21,7 @@ from engine.music import (
     Pattern,
     TimeSignature,
     Track,
+    default_channels,
     resolve_overlaps,
 )
 
@@ -1060,3 +1061,9 @@ def test_end_tick_is_the_latest_note_end_not_the_last_onset() -> None:
     assert dataclasses.replace(track, notes=(Note(5, 10, 60),)).end_tick == 15
     # It is derived: two tracks with equal fields are equal whatever built them.
     assert track == Track("Pad", notes=(Note(960, 10, 60), Note(0, 1900, 48)))
+
+
+def test_default_channels_keep_channel_10_for_drums() -> None:
+    assert default_channels([True, False, False, True]) == (9, 0, 1, 9)
+    assert default_channels([False] * 10) == (0, 1, 2, 3, 4, 5, 6, 7, 8, 10)
+    assert default_channels([False] * 16)[-1] == 0  # the sixteenth pitched track starts over
