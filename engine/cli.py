@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from engine import __version__
-from engine.data import build as data_build
+from engine.data import options as data_options
 from engine.gm import program_name
 from engine.midi.files import MidiFileError, MidiImport, read_midi_file
 from engine.music import pitch_name
@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         help="cut 4-bar phrases from the Bach chorales or a folder of MIDI files",
         description="Build (or reuse from its cache) a phrase dataset in --out.",
     )
-    data_build.add_arguments(build)
+    data_options.add_arguments(build)
 
     evaluate = commands.add_parser(
         "eval",
@@ -174,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(describe(midi, args.file))
         return 0
     if args.command == "data":
+        from engine.data import build as data_build
+
         return data_build.main_from_args(args)
     if args.command == "eval":
         from engine import evaluation
