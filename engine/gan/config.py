@@ -243,7 +243,7 @@ class ModelConfig(_DictMixin):
     )
     d_bar_features: int = 128
     d_hidden: int = 128
-    d_norm: str = "layer"
+    d_norm: str = "none"
     leaky_slope: float = 0.2
     dcgan_latent: int = 128
     dcgan_channels: tuple[int, int, int] = (128, 128, 64)

@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: MIT
+"""Generation that composers steer: see :class:`engine.generation.composer.Composer`.
+
+Importing this package does not import torch; ``from engine.generation.composer import
+Composer`` does.
+"""
+
+from engine.generation.settings import Locks, OutputSettings, Provenance
+
+__all__ = ["Locks", "OutputSettings", "Provenance"]
