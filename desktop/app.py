@@ -34,6 +34,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         metavar="PNG",
         help="save a picture of the window to PNG once it is shown, then exit (for the docs)",
     )
+    parser.add_argument(
+        "--model",
+        metavar="DIR",
+        help="the model folder to generate with (default: the shipped default model, or "
+        "$BARFORGE_MODEL)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(list(argv))
 
@@ -59,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the app until its window closes; with --screenshot, save the window and return."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     app = application()
-    window = MainWindow()
+    window = MainWindow(model=args.model)
     window.show()
     opened = args.file is None or window.open_file(args.file)
     if args.screenshot is None:

@@ -13,7 +13,9 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QSp
 from desktop.piano_roll_view import PianoRollView
 from desktop.track_list import TrackList
 from engine import __version__
+from engine.gan.errors import CheckpointError
 from engine.midi.files import MidiFileError, MidiImport, read_midi_file
+from engine.models import ModelInfo, describe_model
 from engine.music import Pattern
 
 APP_NAME = "Barforge"
@@ -60,7 +62,9 @@ class MainWindow(QMainWindow):
     """Barforge's window. :meth:`open_file` shows a MIDI file; a file that cannot be read
     leaves the window as it was and tells the user why, without blocking."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, model: str | os.PathLike[str] | None = None
+    ) -> None:
         super().__init__(parent)
         self._import: MidiImport | None = None
         self._path: Path | None = None
@@ -83,8 +87,15 @@ class MainWindow(QMainWindow):
         self.summary_label = QLabel()
         self.warnings_label = QLabel()
         self.warnings_label.setStyleSheet("color: #9a5b00;")
+        self.model_label = QLabel()
         self.statusBar().addWidget(self.summary_label)
         self.statusBar().addWidget(self.warnings_label, 1)
+        self.statusBar().addPermanentWidget(self.model_label)
+        #: The model generation will use (the default one unless named), or None with
+        #: :attr:`model_error` saying why it cannot be used. Read without loading torch.
+        self.model_info: ModelInfo | None = None
+        self.model_error: str | None = None
+        self.set_model(model)
 
         self.open_action = QAction("&Open MIDI…", self)
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
@@ -156,6 +167,24 @@ class MainWindow(QMainWindow):
             self.summary_label.setText(pattern_summary(pattern))
         self.warnings_label.setText(warnings_summary(self.import_warnings))
         self.warnings_label.setToolTip("\n".join(self.import_warnings))
+
+    def set_model(self, folder: str | os.PathLike[str] | None) -> bool:
+        """Use the model in ``folder`` (None: the default model); show it in the status bar,
+        or why it cannot be used. Returns whether it can."""
+        try:
+            self.model_info = describe_model(folder)
+        except CheckpointError as error:
+            self.model_info = None
+            self.model_error = f"{error.path}: {error.reason}"
+            self.model_label.setText("Model: none")
+            self.model_label.setStyleSheet("color: #9a5b00;")
+            self.model_label.setToolTip(f"No model: {self.model_error}")
+            return False
+        self.model_error = None
+        self.model_label.setText(f"Model: {self.model_info.summary}")
+        self.model_label.setStyleSheet("")
+        self.model_label.setToolTip(str(self.model_info.folder))
+        return True
 
     # --- dialogs --------------------------------------------------------------------------
     def _show_error(self, error: MidiFileError) -> None:

@@ -7,8 +7,13 @@ No torch here: the CLI and the app resolve and name models before (or without) l
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
+
+from engine.gan.config import ModelConfig
+from engine.gan.errors import CheckpointError
 
 #: The environment variable that names another default model folder.
 MODEL_ENV = "BARFORGE_MODEL"
@@ -49,3 +54,56 @@ def model_id(folder: str | os.PathLike[str]) -> str:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """What the app shows about a model before (or without) loading it."""
+
+    folder: Path
+    config: ModelConfig
+    model_id: str
+
+    @property
+    def summary(self) -> str:
+        """E.g. ``"default · hybrid · Soprano/Alto/Tenor/Bass · 4 bars · 3f2a…"``."""
+        c = self.config
+        return " · ".join(
+            (
+                self.folder.name,
+                c.arch,
+                "/".join(c.track_names),
+                f"{c.n_bars} bars of {c.beats_per_bar} beats",
+                self.model_id[:8],
+            )
+        )
+
+
+def describe_model(folder: str | os.PathLike[str] | None = None) -> ModelInfo:
+    """The config and id of the model in ``folder`` (default: the default model), read from
+    its JSON without torch.
+
+    Raises
+    ------
+    CheckpointError
+        Naming the file and the reason when the folder holds no readable model.
+    """
+    root = resolve_model(folder)
+    path = root / "config.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(path, "missing (no model in this folder)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(path, f"cannot be read ({e})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
+        raise CheckpointError(path, "is not a Barforge model config")
+    try:
+        config = ModelConfig.from_dict(data["model"])
+    except ValueError as e:
+        raise CheckpointError(path, str(e)) from None
+    try:
+        ident = model_id(root)
+    except OSError as e:
+        raise CheckpointError(root / "weights.safetensors", f"cannot be read ({e})") from None
+    return ModelInfo(root, config, ident)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -519,3 +520,29 @@ def test_application_carries_name_and_icon(qapp: QApplication) -> None:
     assert app.applicationName() == "Barforge"
     assert not app.windowIcon().isNull()
     assert app.windowIcon().pixmap(32, 32).toImage().pixelColor(16, 16).alpha() > 0
+
+
+# --- the model ---------------------------------------------------------------------------------
+def test_status_bar_names_the_model_or_why_there_is_none(qtbot: QtBot, tmp_path: Path) -> None:
+    from engine.gan.config import ModelConfig
+
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    config = {"format": "barforge-checkpoint", "format_version": 1, "barforge_version": "0"}
+    (folder / "config.json").write_text(json.dumps({**config, "model": ModelConfig().to_dict()}))
+    (folder / "weights.safetensors").write_bytes(b"weights")
+    window = MainWindow(model=folder)
+    qtbot.addWidget(window)
+    assert window.model_info is not None
+    assert window.model_label.text().startswith("Model: my-model · hybrid · Soprano/")
+    assert window.model_info.model_id[:8] in window.model_label.text()
+
+    (folder / "config.json").write_text("{")
+    assert not window.set_model(folder)
+    assert window.model_info is None
+    assert window.model_label.text() == "Model: none"
+    assert window.model_error is not None
+    assert "config.json" in window.model_error
+    assert "cannot be read" in window.model_error
+    assert not window.set_model(tmp_path / "nowhere")
+    assert "missing" in window.model_label.toolTip()
