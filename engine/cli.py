@@ -56,6 +56,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--device", default="auto", help="where models run: auto, cpu, cuda")
 
+    pick_cmd = commands.add_parser(
+        "pick",
+        help="choose a run's best checkpoint by validation metrics and export it as a model",
+        description="Score every checkpoint of a run against the real validation phrases "
+        "(EB, UPC, QN, PP, notes per bar, TD, in units of their targets) and export the best "
+        "one, generator only, with selection.json.",
+    )
+    pick_cmd.add_argument("--data", required=True, metavar="DIR", help="the run's dataset")
+    pick_cmd.add_argument("--run", required=True, metavar="RUN_DIR", help="a training run folder")
+    pick_cmd.add_argument("--out", metavar="MODEL_DIR", help="where to export the best one")
+    pick_cmd.add_argument(
+        "--n", type=int, default=1000, help="phrases generated per checkpoint (default 1000)"
+    )
+    pick_cmd.add_argument("--seed", type=int, default=0, help="seed of the generated phrases")
+    pick_cmd.add_argument("--device", default="auto", help="where models run: auto, cpu, cuda")
+
     train = commands.add_parser(
         "train",
         help="train a model on a phrase dataset (resumes when --out holds checkpoints)",
@@ -77,6 +93,93 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--no-transpose", action="store_true", help="no random transposition of training phrases"
     )
+
+    generate = commands.add_parser(
+        "generate",
+        help="phrases from a seed (and variations), or around a MIDI file's locked tracks and "
+        "bars, as MIDI files and piano-roll PNGs",
+        description="Write DIR/seed-S.mid and .png (and DIR/seed-S-var-I.mid/.png with "
+        "--variations), or with --from FILE.mid and --lock-track/--lock-bar the file's locked "
+        "parts kept exactly and the rest generated around them (a one-track file becomes the "
+        "model track of --lock-track) as DIR/STEM-inpaint-seed-S.mid/.png; DIR/provenance.json "
+        "records how to reproduce each file.",
+    )
+    generate.add_argument(
+        "--seed", default="0", metavar="S", help="the seed, 0..2**63-1 (default 0)"
+    )
+    generate.add_argument(
+        "--bars",
+        type=int,
+        default=None,
+        metavar="N",
+        help="bars to generate (default: the model's phrase)",
+    )
+    generate.add_argument(
+        "--variations", type=int, default=0, metavar="N", help="also write N variations"
+    )
+    generate.add_argument(
+        "--strength",
+        type=float,
+        default=0.3,
+        metavar="S",
+        help="how far variations stray, 0 (the same) to 1 (unrelated); default 0.3",
+    )
+    generate.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE.mid",
+        help="a MIDI file to keep parts of (with --lock-track and/or --lock-bar)",
+    )
+    generate.add_argument(
+        "--lock-track",
+        type=int,
+        action="append",
+        default=[],
+        metavar="K",
+        help="keep track K (0-based) of --from's file; repeatable",
+    )
+    generate.add_argument(
+        "--lock-bar",
+        type=int,
+        action="append",
+        default=[],
+        metavar="B",
+        help="keep bar B (0-based) of --from's file, every track; repeatable",
+    )
+    generate.add_argument(
+        "--model",
+        metavar="DIR",
+        help="a model (checkpoint) folder (default: $BARFORGE_MODEL, else the shipped one)",
+    )
+    generate.add_argument("--device", default="auto", help="auto (CUDA, MPS or CPU), cpu, cuda...")
+    generate.add_argument(
+        "--temperature",
+        type=float,
+        default=0.0,
+        metavar="T",
+        help="0: the threshold decides; above 0 (at most 10): notes drawn at random",
+    )
+    generate.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        metavar="P",
+        help="probability a note needs (default 0.5)",
+    )
+    generate.add_argument(
+        "--min-note-steps", type=int, default=1, metavar="N", help="drop notes shorter than N steps"
+    )
+    generate.add_argument("--velocity", choices=("fixed", "humanize"), default="fixed")
+    generate.add_argument(
+        "--base-velocity", type=int, default=90, metavar="V", help="velocity 1..127 (default 90)"
+    )
+    generate.add_argument(
+        "--key",
+        default=None,
+        metavar="KEY",
+        help='keep pitched tracks in a key, e.g. "D minor" (default: any)',
+    )
+    generate.add_argument("--out", required=True, metavar="DIR", help="the output folder")
 
     bench = commands.add_parser("bench", help="measure speed (benchmarks, not tests)")
     benches = bench.add_subparsers(dest="bench", metavar="WHAT", required=True)
@@ -104,7 +207,42 @@ def _parser() -> argparse.ArgumentParser:
     bench_model.add_argument("--repeats", type=int, default=200, help="generator calls timed")
     bench_model.add_argument("--train-steps", type=int, default=3, help="training steps timed")
     bench_model.add_argument("--batch-size", type=int, default=64)
+    bench_model.add_argument("--n-critic", type=int, default=5, help="critic steps per G step")
+    bench_model.add_argument(
+        "--model",
+        metavar="DIR",
+        help="measure this model's architecture (default: the shipped default model's)",
+    )
     bench_model.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    bench_generate = benches.add_parser(
+        "generate",
+        help="latency of generate, variations, regenerate, inpaint and accompany with a model; "
+        "inpaint agreement on a dataset's validation phrases",
+    )
+    bench_generate.add_argument(
+        "--model",
+        metavar="DIR",
+        help="a model (checkpoint) folder (default: $BARFORGE_MODEL, else the shipped one)",
+    )
+    bench_generate.add_argument("--device", default="auto", help="auto, cpu, cuda, mps...")
+    bench_generate.add_argument(
+        "--repeats",
+        type=int,
+        default=50,
+        metavar="N",
+        help="timed calls of each operation (inpaint and accompany: max(5, repeats // 5))",
+    )
+    bench_generate.add_argument(
+        "--data", metavar="DIR", help="a built dataset: also measure inpaint agreement"
+    )
+    bench_generate.add_argument(
+        "--agreement-phrases",
+        type=int,
+        default=64,
+        metavar="N",
+        help="validation phrases the agreement uses (default 64)",
+    )
+    bench_generate.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     return parser
 
 
@@ -131,6 +269,21 @@ def describe(midi: MidiImport, path: str) -> str:
         lines.append("       (no tracks with notes or programs)")
     lines.extend(f"  warning: {w}" for w in midi.warnings)
     return "\n".join(lines)
+
+
+def _pick(args: argparse.Namespace) -> int:
+    from engine.data.store import DatasetError
+    from engine.gan import pick
+    from engine.gan.errors import CheckpointError
+
+    if args.n < 1:
+        print("barforge pick: --n must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return pick.main(args.data, args.run, args.out, args.n, args.seed, args.device)
+    except (DatasetError, CheckpointError, ValueError) as e:
+        print(f"barforge pick: {e}", file=sys.stderr)
+        return 2
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -198,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     if args.command == "train":
         return _train(args)
+    if args.command == "pick":
+        return _pick(args)
     if args.command == "bench" and args.bench == "io":
         from engine.bench import io
 
@@ -217,21 +372,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return data.main(args.source, args.phrases, args.repeats, args.jobs, args.json)
     if args.command == "bench" and args.bench == "model":
         from engine.gan import bench as model_bench
+        from engine.gan.errors import CheckpointError
 
-        if min(args.repeats, args.train_steps, args.batch_size) < 1:
+        if min(args.repeats, args.train_steps, args.batch_size, args.n_critic) < 1:
             print(
-                "barforge bench model: --repeats, --train-steps and --batch-size must be at "
-                "least 1",
+                "barforge bench model: --repeats, --train-steps, --batch-size and --n-critic "
+                "must be at least 1",
                 file=sys.stderr,
             )
             return 2
         try:
             return model_bench.main(
-                args.arch, args.device, args.repeats, args.train_steps, args.batch_size, args.json
+                args.arch,
+                args.device,
+                args.repeats,
+                args.train_steps,
+                args.batch_size,
+                args.json,
+                args.model,
+                args.n_critic,
             )
-        except ValueError as e:  # an unknown or missing device
+        except (ValueError, CheckpointError) as e:  # an unknown device, a bad model folder
             print(f"barforge bench model: {e}", file=sys.stderr)
             return 2
+    if args.command == "generate":
+        from engine.generation import cli_generate
+
+        return cli_generate.main(args)
+    if args.command == "bench" and args.bench == "generate":
+        from engine.generation import bench as generate_bench
+
+        if args.repeats < 1 or args.agreement_phrases < 1:
+            print(
+                "barforge bench generate: --repeats and --agreement-phrases must be at least 1",
+                file=sys.stderr,
+            )
+            return 2
+        return generate_bench.main(
+            args.model, args.device, args.repeats, args.json, args.data, args.agreement_phrases
+        )
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse forbids the rest
 
 

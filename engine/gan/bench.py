@@ -77,15 +77,36 @@ def peak_matmul_flops(device: torch.device, size: int = 2048, repeats: int = 5) 
     return 2 * size**3 / best
 
 
+def bench_config(arch: str, model: str | None) -> ModelConfig:
+    """The architecture to measure: the config of the model in folder ``model`` (default: the
+    shipped default model, else the built-in chorale config), as ``arch``."""
+    from engine.gan.checkpoint import read_config
+    from engine.models import default_model_dir
+
+    folder = Path(model) if model is not None else default_model_dir()
+    if model is not None or (folder / "config.json").exists():
+        base = read_config(folder)
+    else:
+        base = ModelConfig()
+    if base.arch == arch:
+        return base
+    return ModelConfig.for_spec(base.spec, arch)
+
+
 def run(
-    arch: str, device_name: str | None, repeats: int, train_steps: int, batch_size: int
+    arch: str,
+    device_name: str | None,
+    repeats: int,
+    train_steps: int,
+    batch_size: int,
+    model: str | None = None,
+    n_critic: int = 5,
 ) -> dict[str, Any]:
-    """Measure and return the figures for the chorale-shaped model of ``arch``."""
+    """Measure and return the figures for the model shape of ``model`` (see
+    :func:`bench_config`) as ``arch``."""
     device = choose_device(device_name)
-    config = ModelConfig(arch=arch) if arch == "hybrid" else ModelConfig.for_spec(
-        ModelConfig().spec, arch
-    )  # fmt: skip
-    settings = TrainConfig(batch_size=batch_size)
+    config = bench_config(arch, model)
+    settings = TrainConfig(batch_size=batch_size, n_critic=n_critic)
     generator, critic = build_models(config, seed=0, device=device)
     generator.eval()
     latency: dict[str, dict[str, float]] = {}
@@ -204,8 +225,10 @@ def main(
     train_steps: int,
     batch_size: int,
     json_path: str | None,
+    model: str | None = None,
+    n_critic: int = 5,
 ) -> int:
-    figures = run(arch, device, repeats, train_steps, batch_size)
+    figures = run(arch, device, repeats, train_steps, batch_size, model, n_critic)
     print(report(figures))
     if json_path:
         Path(json_path).write_text(json.dumps(figures, indent=2) + "\n")

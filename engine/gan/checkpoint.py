@@ -359,6 +359,17 @@ def load_checkpoint(
     return LoadedCheckpoint(config, generator, critic, training, version)
 
 
+def read_config(folder: str | os.PathLike[str]) -> ModelConfig:
+    """The model config of a checkpoint folder, without reading its weights.
+
+    Raises
+    ------
+    CheckpointError
+        When ``config.json`` is missing or not a valid config.
+    """
+    return _read_config(Path(folder) / CONFIG_FILE)[0]
+
+
 def _strip(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 

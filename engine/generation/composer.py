@@ -207,7 +207,9 @@ class Composer:
     ) -> list[Take]:
         """``n`` variations around ``seed``: variation ``i`` mixes the seed's latents with noise
         of its own (from seed and ``i``), by ``strength`` from 0 (the seed's piece) to 1
-        (unrelated). Variation ``i`` is the same whatever ``n`` is."""
+        (unrelated). Variation ``i`` has the same latents whatever ``n`` is (its notes can
+        differ only where a probability lies within float rounding of the threshold, as
+        batches of other sizes round differently)."""
         seed = _check_seed(seed)
         n_bars = self._check_bars(n_bars)
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 256:
@@ -227,6 +229,7 @@ class Composer:
                         "op": "variation",
                         "seed": seed,
                         "index": i,
+                        "of": n,
                         "strength": strength,
                         "n_bars": n_bars,
                     },
@@ -259,7 +262,18 @@ class Composer:
             a if t == 0.0 else b if t == 1.0 else lat.derive_seed("path", a, b, t) for t in points
         ]
         histories = [
-            ({"op": "interpolate", "a": a, "b": b, "t": t, "n_bars": n_bars},) for t in points
+            (
+                {
+                    "op": "interpolate",
+                    "a": a,
+                    "b": b,
+                    "t": t,
+                    "index": i,
+                    "of": steps,
+                    "n_bars": n_bars,
+                },
+            )
+            for i, t in enumerate(points)
         ]
         return self._render(path, a, n_bars, settings, sampling, histories)
 
@@ -349,7 +363,7 @@ class Composer:
         if bar_list is None:
             private[:, chosen_tracks] = fresh.private[:, chosen_tracks]
         new_latents = dataclasses.replace(old, private=private)
-        return Take(pattern, frames, onsets, vel, provenance, new_latents, take.report)
+        return Take(pattern, frames, onsets, vel, provenance, new_latents)
 
     # --- reproduction ----------------------------------------------------------------------
     def reproduce(self, provenance: Provenance, source: Pattern | None = None) -> Take:
@@ -377,22 +391,19 @@ class Composer:
             if op == "generate":
                 take = self.generate(int(step["seed"]), int(step["n_bars"]), settings)
             elif op == "variation":
-                index = int(step["index"])
+                # The whole batch again: a take's notes are exactly reproducible only from the
+                # same batch (float rounding may differ between batch sizes).
                 take = self.variations(
                     int(step["seed"]),
-                    index + 1,
+                    int(step["of"]),
                     float(step["strength"]),
                     int(step["n_bars"]),
                     settings,
-                )[index]
+                )[int(step["index"])]
             elif op == "interpolate":
-                take = self._path_point(
-                    int(step["a"]),
-                    int(step["b"]),
-                    float(step["t"]),
-                    int(step["n_bars"]),
-                    settings,
-                )
+                take = self.interpolate(
+                    int(step["a"]), int(step["b"]), int(step["of"]), int(step["n_bars"]), settings
+                )[int(step["index"])]
             elif op in ("inpaint", "accompany"):
                 if source is None:
                     raise GenerationError(f"reproduce: an {op} needs the pattern it started from")
@@ -421,14 +432,6 @@ class Composer:
         if take is None:
             raise GenerationError("reproduce: the provenance has no history")
         return take
-
-    def _path_point(self, a: int, b: int, t: float, n_bars: int, settings: OutputSettings) -> Take:
-        chunks = lat.n_chunks(self.config, n_bars)
-        la = lat.draw(self.config, a, chunks, self.continuity)
-        lb = lat.draw(self.config, b, chunks, self.continuity)
-        sampling = a if t == 0.0 else b if t == 1.0 else lat.derive_seed("path", a, b, t)
-        history = ({"op": "interpolate", "a": a, "b": b, "t": t, "n_bars": n_bars},)
-        return self._render(lat.slerp(la, lb, t), a, n_bars, settings, [sampling], [history])[0]
 
     # --- helpers ---------------------------------------------------------------------------
     def _check_bars(self, n_bars: int | None) -> int:
@@ -522,6 +525,7 @@ class Composer:
         settings: OutputSettings | None = None,
         candidates: int = 8,
         steps: int = 30,
+        what: str = "inpaint",
     ) -> Take:
         """Generate around what ``locks`` keeps of ``pattern``: the locked notes, bars and tracks
         stay exactly as they are (their ticks and velocities too), and the rest is generated to
@@ -530,23 +534,30 @@ class Composer:
         ``candidates`` latent restarts (from ``seed``) are optimised for ``steps`` Adam steps so
         that the generator's own output agrees with the locks; the best one fills the unlocked
         part. :attr:`Take.report` says how well it agreed before the locks were enforced.
+        ``what`` names the operation in error messages.
         """
         seed = _check_seed(seed)
-        self._fit_pattern(pattern, "inpaint")
+        self._fit_pattern(pattern, what)
         if not isinstance(locks, Locks) or locks.empty:
-            raise GenerationError("inpaint: nothing is locked; use generate for a new piece")
+            raise GenerationError(f"{what}: nothing is locked; use generate for a new piece")
         bad_tracks = sorted(
             t for t in locks.tracks | {t for t, _ in locks.notes} if t >= self.spec.n_tracks
         )
         bad_bars = sorted(b for b in locks.bars if b >= pattern.n_bars)
         if bad_tracks or bad_bars:
             raise GenerationError(
-                f"inpaint: locks name tracks {bad_tracks} / bars {bad_bars} that the pattern "
+                f"{what}: locks name tracks {bad_tracks} / bars {bad_bars} that the pattern "
                 f"({self.spec.n_tracks} tracks, {pattern.n_bars} bars) does not have"
+            )
+        beyond = [n for _, n in locks.notes if n.end > pattern.length_ticks]
+        if beyond:
+            raise GenerationError(
+                f"{what}: {len(beyond)} locked note(s) end after the pattern's "
+                f"{pattern.n_bars} bars (the first at tick {beyond[0].end})"
             )
         for name, value, high in (("candidates", candidates, 256), ("steps", steps, 10_000)):
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-                raise GenerationError(f"inpaint: {name} must be an integer in 1..{high}")
+                raise GenerationError(f"{what}: {name} must be an integer in 1..{high}")
         settings = settings or self.settings
         n_bars = pattern.n_bars
         target = constraints(pattern, locks, self.spec)
@@ -641,7 +652,9 @@ class Composer:
                     )
                 ),
             )
-        take = self.inpaint(pattern, Locks(tracks=[track]), seed, settings, candidates, steps)
+        take = self.inpaint(
+            pattern, Locks(tracks=[track]), seed, settings, candidates, steps, what="accompany"
+        )
         history = ({**take.provenance.history[0], "op": "accompany", "track": track},)
         return dataclasses.replace(
             take, provenance=dataclasses.replace(take.provenance, history=history)
@@ -671,8 +684,9 @@ def _cpu(x: Tensor) -> Tensor:
 def enforce_locks(generated: Pattern, source: Pattern, locks: Locks) -> Pattern:
     """``generated`` with the locked notes, bars and tracks of ``source`` put back exactly: a
     locked track is ``source``'s track; in a locked bar only ``source``'s notes sound (a
-    generated note ringing into it is cut at the bar line); a locked note is added, and a
-    generated note of its pitch that overlaps it is cut before it (or dropped)."""
+    generated note ringing into it is cut at the bar line, and a note of ``source`` that rings
+    into it from an unlocked bar is kept whole, so the bar sounds as it did); a locked note is
+    added, and a generated note of its pitch that overlaps it is cut before it (or dropped)."""
     bar = source.bar_ticks
     ranges = [(b * bar, (b + 1) * bar) for b in sorted(locks.bars) if b < source.n_bars]
     tracks = []
@@ -687,8 +701,11 @@ def enforce_locks(generated: Pattern, source: Pattern, locks: Locks) -> Pattern:
                 kept.append(cut)
         locked: list[Note] = []
         if t < len(source.tracks):
-            for b0, b1 in ranges:
-                locked.extend(n for n in source.tracks[t].notes if b0 <= n.start < b1)
+            locked.extend(
+                n
+                for n in source.tracks[t].notes
+                if any(n.start < b1 and n.end > b0 for b0, b1 in ranges)
+            )
         locked.extend(n for i, n in locks.notes if i == t)
         merged = _merge(kept, locked)
         tracks.append(track.with_notes(merged))

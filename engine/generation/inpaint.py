@@ -71,7 +71,12 @@ def constraints(pattern: Pattern, locks: Locks, spec: PhraseSpec) -> Constraints
     frames[regions] = whole.roll.frames[regions]
     onsets[regions] = whole.roll.onsets[regions]
     mask[regions] = True
-    unconstrained = sum(1 for t, _ in whole.out_of_range if regions[t].any())
+    bar = pattern.bar_ticks
+    unconstrained = sum(
+        1
+        for t, n in whole.out_of_range
+        if t < spec.n_tracks and regions[t, min(n.start // bar, n_bars - 1)]
+    )
     note_cells: list[tuple[int, int, int, int]] = []
     if locks.notes:
         only = Pattern(

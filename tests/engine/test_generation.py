@@ -197,7 +197,11 @@ def off_grid_pattern(composer: Composer) -> Pattern:
 
 def test_inpaint_keeps_locked_notes_bars_and_tracks_exactly(composer: Composer) -> None:
     source = off_grid_pattern(composer)
-    locked_notes = [(0, n) for n in source.tracks[0].notes[:3]] + [(2, Note(1920, 240, 55, 77))]
+    high = Note(1500, 10, 100, 64)  # above the model's range: kept, but not asked for
+    locked_notes = [(0, n) for n in source.tracks[0].notes[:3]] + [
+        (0, high),
+        (2, Note(1920, 240, 55, 77)),
+    ]
     locks = Locks(notes=locked_notes, bars=[3], tracks=[1])
     take = composer.inpaint(source, locks, seed=5)
     out = take.pattern
@@ -212,13 +216,14 @@ def test_inpaint_keeps_locked_notes_bars_and_tracks_exactly(composer: Composer) 
         assert sorted(in_bar3, key=lambda n: (n.start, n.pitch)) == sorted(
             set(expected) | set(locked_in_bar3), key=lambda n: (n.start, n.pitch)
         )
-        # Nothing generated rings into the locked bar.
-        assert not [n for n in out.tracks[t].notes if n.start < 3 * bar < n.end]
+        # Only the source's own notes ring into the locked bar.
+        ringing = [n for n in out.tracks[t].notes if n.start < 3 * bar < n.end]
+        assert set(ringing) <= set(source.tracks[t].notes)
     report = take.report
     assert report is not None
     assert report.locked_on_cells > 0
     assert 0.0 <= report.recall <= 1.0
-    assert report.unconstrained_notes == 1  # the pitch-100 note lies above the model's range
+    assert report.unconstrained_notes == 1  # the locked pitch-100 note
     assert take.provenance.locks == locks
 
 
@@ -394,3 +399,22 @@ def test_reproduce_refuses_another_models_take(composer: Composer, other_model_d
     assert other.model_id != composer.model_id
     with pytest.raises(GenerationError, match="made by model"):
         other.reproduce(take.provenance)
+
+
+def test_a_locked_note_past_the_end_is_refused(composer: Composer) -> None:
+    pattern = composer.generate(80).pattern
+    late = Note(pattern.length_ticks - 10, 20, 60)
+    with pytest.raises(GenerationError, match="end after the pattern's 4 bars"):
+        composer.inpaint(pattern, Locks(notes=[(0, late)]))
+
+
+def test_accompany_errors_name_accompany(composer: Composer) -> None:
+    waltz = Pattern([Track("m", notes=[Note(0, 480, 60)])], 4, time_signature=TimeSignature(3, 4))
+    with pytest.raises(GenerationError, match=r"^accompany: the pattern is in 3/4"):
+        composer.accompany(waltz, track=0)
+
+
+def test_regenerated_takes_drop_the_stale_inpaint_report(composer: Composer) -> None:
+    take = composer.inpaint(composer.generate(81).pattern, Locks(bars=[0]), steps=2)
+    assert take.report is not None
+    assert composer.regenerate(take, bars=[2]).report is None
