@@ -302,9 +302,16 @@ def roll_to_pattern(roll: PianoRoll, template: Pattern, default_velocity: int = 
         start_tick = _step_to_tick(start_step, n_steps, bar)
         end_tick = _step_to_tick(end_step, n_steps, bar)
         pitch = pitch_index + roll.grid.lowest_pitch
+        # Plain ints first (tolist): building Notes from numpy scalars is several times slower.
         notes = [
-            Note(int(s), int(e - s), int(p), int(v))
-            for s, e, p, v in zip(start_tick, end_tick, pitch, vel, strict=True)
+            Note(s, d, p, v)
+            for s, d, p, v in zip(
+                start_tick.tolist(),
+                (end_tick - start_tick).tolist(),
+                pitch.tolist(),
+                vel.tolist(),
+                strict=True,
+            )
         ]
         tracks.append(like.with_notes(notes))
     return dataclasses.replace(pattern, tracks=tuple(tracks))

@@ -157,7 +157,7 @@ class Composer:
         model: str | os.PathLike[str] | None = None,
         device: str | None = None,
         settings: OutputSettings | None = None,
-        continuity: float = 0.8,
+        continuity: float = 0.9,
         warm_up: bool = True,
     ) -> None:
         if not 0.0 <= continuity < 1.0:
@@ -523,8 +523,8 @@ class Composer:
         locks: Locks,
         seed: int = 0,
         settings: OutputSettings | None = None,
-        candidates: int = 8,
-        steps: int = 30,
+        candidates: int = 4,
+        steps: int = 20,
         what: str = "inpaint",
     ) -> Take:
         """Generate around what ``locks`` keeps of ``pattern``: the locked notes, bars and tracks
@@ -616,8 +616,8 @@ class Composer:
         track: int,
         seed: int = 0,
         settings: OutputSettings | None = None,
-        candidates: int = 8,
-        steps: int = 30,
+        candidates: int = 4,
+        steps: int = 20,
     ) -> Take:
         """Keep the composer's own track and generate the other tracks around it.
 

@@ -128,7 +128,7 @@ def fit(
     n_bars: int,
     target: Constraints,
     steps: int,
-    lr: float = 0.08,
+    lr: float = 0.15,
     prior_weight: float = 0.02,
 ) -> tuple[lat.PieceLatents, Tensor, Tensor, Tensor]:
     """Optimise the ``B`` restarts of ``start`` towards the constraints.

@@ -418,3 +418,35 @@ def test_regenerated_takes_drop_the_stale_inpaint_report(composer: Composer) -> 
     take = composer.inpaint(composer.generate(81).pattern, Locks(bars=[0]), steps=2)
     assert take.report is not None
     assert composer.regenerate(take, bars=[2]).report is None
+
+
+# --- the shipped default model ------------------------------------------------------------------
+def bar_features(take: Take) -> tuple[np.ndarray, np.ndarray]:
+    """Per track and bar: the mean sounding pitch (NaN in a silent bar) and the onset count."""
+    frames = take.frames  # (tracks, bars, steps, pitches)
+    rows = np.arange(frames.shape[3])
+    occupancy = frames.sum(axis=2)  # (tracks, bars, pitches)
+    total = occupancy.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroid = (occupancy * rows).sum(axis=-1) / total
+    return centroid, take.onsets.sum(axis=(2, 3)).astype(float)
+
+
+def test_long_pieces_from_the_default_model_have_no_seams() -> None:
+    """Across the boundary between two native-length chunks, pitch and density change no more
+    than between neighbouring bars within a chunk."""
+    composer = Composer(device="cpu", warm_up=False)  # the shipped default model
+    native = composer.native_bars
+    n_bars = 3 * native
+    boundaries = {native - 1, 2 * native - 1}
+    pitch_jumps: dict[bool, list[float]] = {True: [], False: []}
+    density_jumps: dict[bool, list[float]] = {True: [], False: []}
+    for seed in range(120):
+        centroid, onsets = bar_features(composer.generate(seed, n_bars))
+        for b in range(n_bars - 1):
+            seam = b in boundaries
+            step = np.abs(centroid[:, b + 1] - centroid[:, b])
+            pitch_jumps[seam].extend(step[~np.isnan(step)].tolist())
+            density_jumps[seam].extend(np.abs(onsets[:, b + 1] - onsets[:, b]).tolist())
+    assert np.mean(pitch_jumps[True]) <= 1.25 * np.mean(pitch_jumps[False])
+    assert np.mean(density_jumps[True]) <= 1.25 * np.mean(density_jumps[False])
