@@ -102,7 +102,9 @@ class Take:
     report : InpaintReport or None
         For inpaint and accompany.
     latents : PieceLatents
-        The latents (CPU) the bar inputs came from, for regeneration.
+        The piece's latents (CPU). Regeneration reads its time-independent parts and replaces
+        a regenerated track's; after a bar was regenerated, ``provenance.bar_inputs`` (not
+        these) is what the bars were made from.
     """
 
     pattern: Pattern
