@@ -278,7 +278,7 @@ def test_weights_that_do_not_match_the_config_are_refused(checkpoint: Path) -> N
     data["model"]["d_temporal_hidden"] = 64
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(
-        CheckpointError, match=r"20 mismatch\(es\): generator\.shared_temporal.* \(and 15 more\)"
+        CheckpointError, match=r"18 mismatch\(es\): generator\.shared_temporal.* \(and 13 more\)"
     ) as info:
         load_checkpoint(checkpoint)
 
