@@ -7,13 +7,13 @@ No torch here: the CLI and the app resolve and name models before (or without) l
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.gan.config import ModelConfig
 from engine.gan.errors import CheckpointError
+from engine.gan.files import CONFIG_FILE, WEIGHTS_FILE, read_config_file
 
 #: The environment variable that names another default model folder.
 MODEL_ENV = "BARFORGE_MODEL"
@@ -49,7 +49,7 @@ def model_id(folder: str | os.PathLike[str]) -> str:
         When ``config.json`` or ``weights.safetensors`` cannot be read.
     """
     digest = hashlib.sha256()
-    for name in ("config.json", "weights.safetensors"):
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
         with open(Path(folder) / name, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
@@ -89,21 +89,9 @@ def describe_model(folder: str | os.PathLike[str] | None = None) -> ModelInfo:
         Naming the file and the reason when the folder holds no readable model.
     """
     root = resolve_model(folder)
-    path = root / "config.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(path, "missing (no model in this folder)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(path, f"cannot be read ({e})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
-        raise CheckpointError(path, "is not a Barforge model config")
-    try:
-        config = ModelConfig.from_dict(data["model"])
-    except ValueError as e:
-        raise CheckpointError(path, str(e)) from None
+    config, _ = read_config_file(root / CONFIG_FILE)
     try:
         ident = model_id(root)
     except OSError as e:
-        raise CheckpointError(root / "weights.safetensors", f"cannot be read ({e})") from None
+        raise CheckpointError(root / WEIGHTS_FILE, f"cannot be read ({e})") from None
     return ModelInfo(root, config, ident)

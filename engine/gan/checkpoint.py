@@ -47,13 +47,16 @@ from engine.gan.config import ModelConfig
 from engine.gan.errors import (
     CheckpointError as CheckpointError,
 )  # re-exported: callers catch it here
+from engine.gan.files import (
+    CONFIG_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    WEIGHTS_FILE,
+    read_config_file,
+    read_json,
+)
 from engine.gan.model import PhraseCritic, PhraseGenerator, build_critic, build_generator
 
-FORMAT = "barforge-checkpoint"
-#: Bumped whenever the files' layout or meaning changes.
-FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "weights.safetensors"
 TRAINING_JSON = "training.json"
 TRAINING_FILE = "training.safetensors"
 
@@ -338,7 +341,7 @@ def load_checkpoint(
     root = Path(folder)
     if not root.is_dir():
         raise CheckpointError(root, "no such checkpoint folder")
-    config, version = _read_config(root / CONFIG_FILE)
+    config, version = read_config_file(root / CONFIG_FILE)
     weights_path = root / WEIGHTS_FILE
     weights = _read_safetensors(weights_path)
     with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten anyway
@@ -367,43 +370,11 @@ def read_config(folder: str | os.PathLike[str]) -> ModelConfig:
     CheckpointError
         When ``config.json`` is missing or not a valid config.
     """
-    return _read_config(Path(folder) / CONFIG_FILE)[0]
+    return read_config_file(Path(folder) / CONFIG_FILE)[0]
 
 
 def _strip(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CheckpointError(path, "missing") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise CheckpointError(path, f"cannot be read ({e})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CheckpointError(path, f"is not valid JSON ({e})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(path, f'is not a {FORMAT} file (no "format": "{FORMAT}")')
-    version = data.get("format_version")
-    if version != FORMAT_VERSION:
-        raise CheckpointError(
-            path,
-            f"has format version {version!r}; this Barforge ({__version__}) reads version "
-            f"{FORMAT_VERSION}",
-        )
-    return data
-
-
-def _read_config(path: Path) -> tuple[ModelConfig, str]:
-    data = _read_json(path)
-    try:
-        config = ModelConfig.from_dict(data.get("model"))  # type: ignore[arg-type]
-    except ValueError as e:
-        raise CheckpointError(path, f"bad model config: {e}") from None
-    return config, str(data.get("barforge_version", "unknown"))
 
 
 def _read_safetensors(path: Path) -> dict[str, Tensor]:
@@ -487,7 +458,7 @@ def _read_training(root: Path) -> TrainingState | None:
         return None
     if not json_path.exists():
         raise CheckpointError(json_path, f"missing (but {TRAINING_FILE} is there)")
-    data = _read_json(json_path)
+    data = read_json(json_path)
     tensors = _read_safetensors(tensors_path)
     state = data.get("state")
     if not isinstance(state, dict) or set(state) != {"step", "optimizers", "rng", "extra"}:

@@ -543,6 +543,6 @@ def test_status_bar_names_the_model_or_why_there_is_none(qtbot: QtBot, tmp_path:
     assert window.model_label.text() == "Model: none"
     assert window.model_error is not None
     assert "config.json" in window.model_error
-    assert "cannot be read" in window.model_error
+    assert "not valid JSON" in window.model_error
     assert not window.set_model(tmp_path / "nowhere")
     assert "missing" in window.model_label.toolTip()

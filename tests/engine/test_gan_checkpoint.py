@@ -15,10 +15,8 @@ import pytest
 import torch
 
 from engine.gan.checkpoint import (
-    CONFIG_FILE,
     TRAINING_FILE,
     TRAINING_JSON,
-    WEIGHTS_FILE,
     CheckpointError,
     TrainingState,
     capture_rng,
@@ -27,6 +25,7 @@ from engine.gan.checkpoint import (
     save_checkpoint,
 )
 from engine.gan.config import ModelConfig, TrainConfig
+from engine.gan.files import CONFIG_FILE, WEIGHTS_FILE
 from engine.gan.model import build_models
 from engine.pianoroll import PhraseSpec
 
