@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.music import Note, Pattern, Track
+from engine.music import DEFAULT_TEMPO_US, Note, Pattern, Track, default_channels
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +128,31 @@ class PhraseSpec:
     def shape(self) -> tuple[int, int, int, int]:
         """Shape of one phrase: ``(n_tracks, n_bars, n_steps_per_bar, n_pitches)``."""
         return (self.n_tracks, self.n_bars, self.n_steps_per_bar, self.n_pitches)
+
+    def template(
+        self,
+        n_bars: int | None = None,
+        tempo_us: int = DEFAULT_TEMPO_US,
+        ticks_per_quarter: int = 480,
+    ) -> Pattern:
+        """An empty pattern with these tracks (names, programs, drums, default channels), of
+        ``n_bars`` bars (default: a phrase's), for :func:`roll_to_pattern`."""
+        tracks = [
+            Track(name, program, drum, channel)
+            for name, program, drum, channel in zip(
+                self.track_names,
+                self.programs,
+                self.is_drum,
+                default_channels(self.is_drum),
+                strict=True,
+            )
+        ]
+        return Pattern(
+            tracks,
+            n_bars=self.n_bars if n_bars is None else n_bars,
+            ticks_per_quarter=ticks_per_quarter,
+            tempo_us=tempo_us,
+        )
 
 
 @dataclass(frozen=True, slots=True, eq=False)

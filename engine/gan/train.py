@@ -64,7 +64,6 @@ from engine.gan.losses import critic_loss, generator_loss
 from engine.gan.model import PhraseCritic, PhraseGenerator, build_models
 from engine.gan.sample import binarize
 from engine.midi.files import write_midi_file
-from engine.music import Pattern, Track, default_channels
 from engine.pianoroll import PianoRoll, roll_to_pattern
 from engine.plots import save_roll_grid
 
@@ -119,19 +118,7 @@ def write_samples(
         frames, onsets = binarize(*generator.generate(latents))
     generator.train(was_training)
     spec = config.spec
-    template = Pattern(
-        [
-            Track(name, program, drum, channel)
-            for name, program, drum, channel in zip(
-                spec.track_names,
-                spec.programs,
-                spec.is_drum,
-                default_channels(spec.is_drum),
-                strict=True,
-            )
-        ],
-        ticks_per_quarter=spec.steps_per_beat * 40,
-    )
+    template = spec.template(ticks_per_quarter=spec.steps_per_beat * 40)
     for i in range(len(frames)):
         roll = PianoRoll(frames[i], onsets[i], np.zeros(frames[i].shape, np.uint8), spec.grid)
         write_midi_file(roll_to_pattern(roll, template), folder / f"sample-{i + 1}.mid")

@@ -38,10 +38,8 @@ from engine.atomic import write_bytes_atomically
 from engine.data.store import DatasetError, PhraseDataset
 from engine.gan.errors import CheckpointError
 from engine.generation.composer import Composer, GenerationError, InpaintReport
-from engine.generation.decode import template_for
 from engine.generation.settings import Locks
 from engine.music import Pattern
-from engine.pianoroll import PianoRoll, roll_to_pattern
 
 PROG = "barforge bench generate"
 #: Latency targets (milliseconds) of each operation.
@@ -174,13 +172,7 @@ def validation_patterns(dataset: PhraseDataset, composer: Composer, n: int) -> l
     if len(pool) == 0:
         raise ValueError(f"{dataset.folder}: the dataset has no validation phrases")
     picks = np.unique(np.linspace(0, len(pool) - 1, min(n, len(pool))).round().astype(np.int64))
-    frames, onsets = dataset.rolls(pool[picks])
-    template = template_for(model, data.n_bars)
-    patterns = []
-    for f, o in zip(frames, onsets, strict=True):
-        velocities = np.where(o, np.uint8(90), np.uint8(0)).astype(np.uint8)
-        patterns.append(roll_to_pattern(PianoRoll(f, o, velocities, model.grid), template))
-    return patterns
+    return dataset.patterns(pool[picks].tolist())
 
 
 def _summary(reports: list[InpaintReport]) -> dict[str, Any]:

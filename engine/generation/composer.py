@@ -34,7 +34,7 @@ from engine.gan.checkpoint import load_checkpoint
 from engine.gan.device import choose_device
 from engine.gan.model import HybridGenerator
 from engine.generation import latents as lat
-from engine.generation.decode import binarize, template_for, to_pattern, velocities
+from engine.generation.decode import binarize, to_pattern, velocities
 from engine.generation.inpaint import agreement, constraints, fit
 from engine.generation.settings import Locks, OutputSettings, Provenance
 from engine.models import model_id, resolve_model
@@ -470,8 +470,8 @@ class Composer:
         histories: Sequence[tuple[dict[str, Any], ...]],
     ) -> list[Take]:
         settings = settings or self.settings
+        inputs = self._bar_inputs(latents, n_bars)
         with torch.inference_mode():
-            inputs = lat.bar_inputs(self.generator, latents.map(self._to_device), n_bars)
             frame_logits, onset_logits = self.generator.generate_bars(inputs)
         fl_all = frame_logits.float().cpu().numpy()
         ol_all = onset_logits.float().cpu().numpy()
@@ -638,7 +638,7 @@ class Composer:
                 f"({', '.join(self.spec.track_names)}), got {track!r}"
             )
         if len(pattern.tracks) == 1 and self.spec.n_tracks > 1:
-            template = template_for(self.spec, pattern.n_bars, pattern.tempo_us)
+            template = self.spec.template(pattern.n_bars, pattern.tempo_us)
             tracks = list(template.tracks)
             own = pattern.tracks[0]
             if own.is_drum == tracks[track].is_drum:

@@ -11,23 +11,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.generation.settings import OutputSettings
-from engine.music import DEFAULT_TEMPO_US, Pattern, Track, default_channels
+from engine.music import DEFAULT_TEMPO_US, Pattern
 from engine.pianoroll import PhraseSpec, PianoRoll, RollGrid, roll_to_pattern, track_note_steps
 
 FloatArray = NDArray[np.float32]
 BoolArray = NDArray[np.bool_]
-
-
-def template_for(spec: PhraseSpec, n_bars: int, tempo_us: int = DEFAULT_TEMPO_US) -> Pattern:
-    """An empty pattern with the model's tracks (names, programs, drums, default channels)."""
-    channels = default_channels(spec.is_drum)
-    tracks = [
-        Track(name, program, drum, channel)
-        for name, program, drum, channel in zip(
-            spec.track_names, spec.programs, spec.is_drum, channels, strict=True
-        )
-    ]
-    return Pattern(tracks, n_bars=n_bars, tempo_us=tempo_us)
 
 
 def key_mask(spec: PhraseSpec, settings: OutputSettings) -> BoolArray | None:
@@ -141,7 +129,7 @@ def to_pattern(
 ) -> Pattern:
     """The notes of the planes, in a pattern with the model's tracks."""
     roll = PianoRoll(frames, onsets, velocity_plane, spec.grid)
-    return roll_to_pattern(roll, template_for(spec, frames.shape[1], tempo_us))
+    return roll_to_pattern(roll, spec.template(frames.shape[1], tempo_us))
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:

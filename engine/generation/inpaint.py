@@ -142,7 +142,7 @@ def fit(
     tf = torch.from_numpy(target.frames).to(device=device, dtype=torch.float32)
     to = torch.from_numpy(target.onsets).to(device=device, dtype=torch.float32)
     # Sounding cells are rare: weight them as much as all silent ones together.
-    on = mask & target_on(tf)
+    on = mask & (tf > 0.5)
     n_on = int(on.sum())
     n_off = int(mask.sum()) - n_on
     w_on = 0.5 / max(n_on, 1)
@@ -167,10 +167,6 @@ def fit(
         )
         losses = _constraint_loss(frame_logits, onset_logits, tf, to, weight)
     return latents, frame_logits, onset_logits, losses
-
-
-def target_on(frames: Tensor) -> Tensor:
-    return frames > 0.5
 
 
 def _constraint_loss(
