@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from engine import __version__
 from engine.data import options as data_options
 from engine.gm import program_name
+from engine.live import cli_live
 from engine.midi.files import MidiFileError, MidiImport, read_midi_file
 from engine.music import pitch_name
 
@@ -181,6 +182,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--out", required=True, metavar="DIR", help="the output folder")
 
+    cli_live.add_arguments(commands)
+
     bench = commands.add_parser("bench", help="measure speed (benchmarks, not tests)")
     benches = bench.add_subparsers(dest="bench", metavar="WHAT", required=True)
     bench_io = benches.add_parser("io", help="MIDI file read and write speed, against mido")
@@ -243,6 +246,18 @@ def _parser() -> argparse.ArgumentParser:
         help="validation phrases the agreement uses (default 64)",
     )
     bench_generate.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    bench_live = benches.add_parser(
+        "live",
+        help="live MIDI timing on a private JACK server: send-side scheduling error, "
+        "receiver-side inter-onset error, messages lost",
+    )
+    bench_live.add_argument(
+        "--periods", type=int, nargs="+", default=[64, 256], help="JACK periods (frames)"
+    )
+    bench_live.add_argument("--bpm", type=float, nargs="+", default=[120.0, 200.0])
+    bench_live.add_argument("--seconds", type=float, default=30.0, help="length of each run")
+    bench_live.add_argument("--tracks", type=int, default=4, help="tracks of sixteenth notes")
+    bench_live.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     return parser
 
 
@@ -411,6 +426,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return generate_bench.main(
             args.model, args.device, args.repeats, args.json, args.data, args.agreement_phrases
         )
+    if args.command == "live":
+        return cli_live.main_live(args)
+    if args.command == "panic":
+        return cli_live.main_panic(args)
+    if args.command == "bench" and args.bench == "live":
+        from engine.bench import live as live_bench
+
+        if args.seconds <= 0 or min(args.periods) < 16 or min(args.bpm) <= 0:
+            print(
+                "barforge bench live: --seconds and --bpm must be above 0, periods at least 16",
+                file=sys.stderr,
+            )
+            return 2
+        return live_bench.main(args.periods, args.bpm, args.seconds, args.tracks, args.json)
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse forbids the rest
 
 

@@ -31,6 +31,11 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # --- Debian packages -------------------------------------------------------------------------
 # Qt offscreen (tests) and on a screen (the app); PortAudio for the audio preview.
 debs=(libglib2.0-0 libgl1 libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 libportaudio2)
+if [ "$mode" = test ]; then
+  # Live MIDI tests: a private JACK server (dummy backend), jack_midi_dump, and a MIDI clock
+  # source nobody here wrote.
+  debs+=(jackd2 jack-midi-clock)
+fi
 if [ "$mode" = app ]; then
   debs+=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xkb1
     libxkbcommon-x11-0 libxcb-randr0 libxcb-render-util0 libxcb-image0)
@@ -45,6 +50,8 @@ if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
     sudo=()
     [ "$(id -u)" -eq 0 ] || sudo=(sudo)
     say "installing Debian packages: ${missing[*]}"
+    # jackd2 asks whether to enable realtime limits; answer for it (the tests run as root).
+    echo "jackd2 jackd/tweak_rt_limits boolean false" | "${sudo[@]}" debconf-set-selections
     "${sudo[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
       "${missing[@]}" >/dev/null
