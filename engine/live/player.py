@@ -220,6 +220,8 @@ class Player:
         self._lost: set[str] = set()
         self._late: list[float] = []
         self._sent: list[SentGroup] = []
+        self._heard: set[Key] = set()
+        self._events: list[Callable[[], None]] = []
         self._tempo_log: list[tuple[int, float]] = []
         self.last_recording: Track | None = None
         self._thread = threading.Thread(target=self._run, name="barforge-player", daemon=True)
@@ -495,6 +497,7 @@ class Player:
             pass
         if out:
             self._send(out, tick, deadline)
+        self._notify()
         # a recording that has ended
         if self._recorder is not None and tick >= self._recorder.end_tick:
             self._finish_recording()
@@ -540,12 +543,16 @@ class Player:
     def _send(self, out: list[tuple[int, tuple[int, ...]]], tick: int, deadline: float) -> None:
         outputs = self.outputs
         sent = time.perf_counter()
-        for port, message in out:
-            outputs[port].send(message)
+        try:
+            for port, message in out:
+                outputs[port].send(message)
+        finally:
+            self._heard_update(out)
         if len(self._late) < MAX_TIMING_RECORDS:
             self._late.append(sent - deadline)
         if self.log_sent:
             self._sent.append(SentGroup(tick, deadline, sent, tuple(out)))
+        self._notify()
 
     def _send_now(self, out: list[tuple[int, tuple[int, ...]]]) -> None:
         """Send outside the schedule (panics, program changes at start)."""
@@ -555,8 +562,26 @@ class Player:
         for port, message in out:
             with contextlib.suppress(Exception):  # a lost port must not stop a panic
                 self.outputs[port].send(message)
+        self._heard_update(out)
         if self.log_sent:
             self._sent.append(SentGroup(self._tick, now, now, tuple(out)))
+
+    def _heard_update(self, out: list[tuple[int, tuple[int, ...]]]) -> None:
+        """Keep the keys sounding at the receivers, from what was actually sent: the last line
+        of defence of a panic, whatever state the scheduler was left in."""
+        heard = self._heard
+        for port, message in out:
+            if len(message) == 3:
+                kind = message[0] & 0xF0
+                if kind == mm.NOTE_ON and message[2] > 0:
+                    heard.add((port, message[0] & 0x0F, message[1]))
+                elif kind == mm.NOTE_OFF or kind == mm.NOTE_ON:
+                    heard.discard((port, message[0] & 0x0F, message[1]))
+
+    def _notify(self) -> None:
+        """Tell the listener what happened, once the messages are out."""
+        while self._events:
+            self._events.pop(0)()
 
     # --- commands on the thread --------------------------------------------------------------
     def _submit(self, pattern: Pattern, at: str) -> None:
@@ -643,7 +668,7 @@ class Player:
         self._place_cursor(tick)
         self._tick = tick
         beat = tick / new.ticks_per_quarter
-        self.listener.pattern_swapped(beat)
+        self._events.append(lambda: self.listener.pattern_swapped(beat))
         return tick
 
     def _place_cursor(self, tick: int) -> None:
@@ -686,9 +711,9 @@ class Player:
 
     def _panic_stop(self, state: str, rewind: bool = False) -> None:
         was_playing = self._state == "playing"
-        self._panic_now()
         if self.send_clock and was_playing:
             self._send_now([(0, (mm.STOP,))])
+        self._panic_now()
         if self._pending is not None:
             # A pattern that was waiting for its bar takes over now.
             self._timeline = self._pending.timeline
@@ -702,7 +727,12 @@ class Player:
 
     def _panic_now(self) -> None:
         extra = self._timeline.channels() if self._timeline is not None else set()
+        extra |= {(port, channel) for port, channel, _ in self._heard}
         out = self._sounding.panic(extra)
+        released = {(port, m[0] & 0x0F, m[1]) for port, m in out if mm.is_note_off(m)}
+        missed = sorted(self._heard - released)  # sent but forgotten by a failed step
+        out[:0] = [(port, mm.note_off(channel, pitch)) for port, channel, pitch in missed]
+        self._events.clear()
         self._live.clear()
         self._offs.clear()
         self._send_now(out)

@@ -488,3 +488,84 @@ def test_clock_sync_follows_a_real_external_clock_through_a_tempo_change(
     assert resumed
     assert resumed[0].message[1] - 60 == -(-sixteenths // 4) % 16
     assert hanging(r.message for r in heard) == set()
+
+
+def test_the_player_can_send_clock_start_and_stop(
+    jack_server: JackServer, output: MidiOutput, receiver: MidiInput
+) -> None:
+    beat = Track("beat", 0, channel=0, notes=[Note(b * TPQ, 100, 60, 90) for b in range(8)])
+    player = Player([output], bpm=240, send_clock=True, log_sent=True).start()
+    try:
+        player.set_pattern(_pattern([beat]))
+        player.play()
+        arrived = _collect(receiver, 1.1)
+        player.stop()
+    finally:
+        player.close()
+    heard = arrived + _collect(receiver, 0.2)
+    messages = [r.message for r in heard]
+    assert messages.index((mm.START,)) < messages.index((mm.CLOCK,))
+    assert messages.index((mm.STOP,)) > max(i for i, m in enumerate(messages) if m == (mm.CLOCK,))
+    pulses = [r.source_sec for r in heard if r.message == (mm.CLOCK,)]
+    onsets = [r.source_sec for r in heard if mm.is_note_on(r.message)]
+    assert len(pulses) >= 4 * 24  # four beats at 240 BPM in a second
+    # 24 pulses per quarter note: the note of beat k arrives with pulse 24 k
+    for k, onset in enumerate(onsets[:4]):
+        assert abs(onset - pulses[24 * k]) <= jack_server.period_sec + 0.0005
+
+
+def test_an_error_in_playback_releases_every_note_and_the_player_goes_on(
+    jack_server: JackServer, output: MidiOutput, receiver: MidiInput
+) -> None:
+    class Faulty(Recording):
+        def pattern_swapped(self, beat: float) -> None:
+            raise RuntimeError("a bug in whoever listens")
+
+    listener = Faulty()
+    pad = Track("pad", 0, channel=3, notes=[Note(0, 2 * BAR, 45, 70)])
+    player = Player([output], bpm=240, listener=listener).start()
+    try:
+        player.set_pattern(_pattern([pad]))
+        player.play()
+        time.sleep(0.3)
+        player.set_pattern(_pattern([pad.with_notes([Note(0, BAR, 47, 70)])]))
+        assert listener.error_seen.wait(2.0)
+        assert "a bug in whoever listens" in str(listener.errors[0])
+        assert player.state == "stopped"
+        heard = [r.message for r in _collect(receiver, 0.2)]
+        assert hanging(heard) == set()
+        assert resets(heard, 3)
+        player.play()  # the thread survived
+        time.sleep(0.3)
+        assert player.state == "playing"
+        player.stop()
+    finally:
+        player.close()
+
+
+def test_barforge_live_generates_a_seed_and_plays_it(
+    jack_server: JackServer, tiny_model_dir: Path
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "live",
+            "--seed",
+            "3",
+            "--model",
+            str(tiny_model_dir),
+            "--midi-api",
+            "jack",
+            "--seconds",
+            "0.5",
+        ],
+        env=jack_server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Playing 4 bars, 4 tracks" in done.stdout
+    assert "Barforge:out (jack)" in done.stdout
