@@ -5,6 +5,7 @@ Importing this package does not import torch; ``from engine.generation.composer 
 Composer`` does.
 """
 
+from engine.generation.errors import GenerationCancelled
 from engine.generation.settings import Locks, OutputSettings, Provenance
 
-__all__ = ["Locks", "OutputSettings", "Provenance"]
+__all__ = ["GenerationCancelled", "Locks", "OutputSettings", "Provenance"]

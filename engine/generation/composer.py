@@ -35,7 +35,8 @@ from engine.gan.device import choose_device
 from engine.gan.model import HybridGenerator
 from engine.generation import latents as lat
 from engine.generation.decode import binarize, to_pattern, velocities
-from engine.generation.inpaint import agreement, constraints, fit
+from engine.generation.errors import GenerationCancelled as GenerationCancelled
+from engine.generation.inpaint import Progress, agreement, constraints, fit
 from engine.generation.settings import Locks, OutputSettings, Provenance
 from engine.models import model_id, resolve_model
 from engine.music import Note, Pattern, Track, resolve_overlaps
@@ -528,6 +529,8 @@ class Composer:
         candidates: int = 4,
         steps: int = 20,
         what: str = "inpaint",
+        *,
+        progress: Progress | None = None,
     ) -> Take:
         """Generate around what ``locks`` keeps of ``pattern``: the locked notes, bars and tracks
         stay exactly as they are (their ticks and velocities too), and the rest is generated to
@@ -537,6 +540,17 @@ class Composer:
         that the generator's own output agrees with the locks; the best one fills the unlocked
         part. :attr:`Take.report` says how well it agreed before the locks were enforced.
         ``what`` names the operation in error messages.
+
+        ``progress``, if given, is called as ``progress(done, steps)`` after each step (``done``
+        from 1 to ``steps``; the restarts run together); returning False cancels. It does not
+        change the result.
+
+        Raises
+        ------
+        GenerationError
+            When the request is invalid (checked before any work is done).
+        GenerationCancelled
+            When ``progress`` returned False.
         """
         seed = _check_seed(seed)
         self._fit_pattern(pattern, what)
@@ -571,7 +585,7 @@ class Composer:
             ]
         )
         latents, frame_logits, onset_logits, losses = fit(
-            self.generator, start.map(self._to_device), n_bars, target, steps
+            self.generator, start.map(self._to_device), n_bars, target, steps, progress=progress
         )
         best = int(torch.argmin(losses).item())
         sampling_seed = lat.derive_seed("sampling", "inpaint", seed)
@@ -620,11 +634,15 @@ class Composer:
         settings: OutputSettings | None = None,
         candidates: int = 4,
         steps: int = 20,
+        *,
+        progress: Progress | None = None,
     ) -> Take:
         """Keep the composer's own track and generate the other tracks around it.
 
         ``pattern`` either has the model's tracks (``track`` is the one to keep) or a single
         track, which becomes the model's track ``track`` (say the soprano, 0, for a melody).
+        ``progress`` is as for :meth:`inpaint` (returning False raises
+        :class:`GenerationCancelled`).
         """
         if not isinstance(pattern, Pattern):
             raise GenerationError(f"accompany: expected a Pattern, got {type(pattern).__name__}")
@@ -655,7 +673,14 @@ class Composer:
                 ),
             )
         take = self.inpaint(
-            pattern, Locks(tracks=[track]), seed, settings, candidates, steps, what="accompany"
+            pattern,
+            Locks(tracks=[track]),
+            seed,
+            settings,
+            candidates,
+            steps,
+            what="accompany",
+            progress=progress,
         )
         history = ({**take.provenance.history[0], "op": "accompany", "track": track},)
         return dataclasses.replace(

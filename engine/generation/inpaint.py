@@ -12,6 +12,7 @@ and puts the locked notes back exactly (:func:`engine.generation.composer.enforc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,11 +23,14 @@ from torch import Tensor
 
 from engine.gan.model import HybridGenerator
 from engine.generation import latents as lat
+from engine.generation.errors import GenerationCancelled
 from engine.generation.settings import Locks
 from engine.music import Pattern
 from engine.pianoroll import PhraseSpec, PianoRoll, pattern_to_roll, track_note_steps
 
 BoolArray = NDArray[np.bool_]
+#: Called as ``progress(done, total)`` after each unit of work; returning False cancels.
+Progress = Callable[[int, int], bool]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -130,11 +134,22 @@ def fit(
     steps: int,
     lr: float = 0.15,
     prior_weight: float = 0.02,
+    progress: Progress | None = None,
 ) -> tuple[lat.PieceLatents, Tensor, Tensor, Tensor]:
     """Optimise the ``B`` restarts of ``start`` towards the constraints.
 
     Returns the optimised latents, the frame and onset logits of every restart (``(B, T, n,
     S, P)``, no grad) and each restart's final constraint loss ``(B,)``.
+
+    ``progress``, if given, is called after each Adam step as ``progress(done, steps)`` (the
+    restarts run together, so ``done`` counts steps: 1, 2, ..., ``steps``); when it returns
+    False the optimisation stops there and :class:`GenerationCancelled` is raised. It only
+    observes: the result is the same with or without it.
+
+    Raises
+    ------
+    GenerationCancelled
+        When ``progress`` returned False.
     """
     device = generator.device
     params = [x.detach().clone().to(device).requires_grad_(True) for x in start.fields()]
@@ -150,7 +165,8 @@ def fit(
     weight = torch.where(on, w_on, torch.where(mask, w_off, 0.0))
     optimizer = torch.optim.Adam(params, lr=lr)
     losses = torch.zeros(start.batch_size, device=device)
-    for _ in range(max(steps, 0)):
+    total = max(steps, 0)
+    for step in range(total):
         latents = lat.PieceLatents(*params)
         frame_logits, onset_logits = generator.generate_bars(
             lat.bar_inputs(generator, latents, n_bars)
@@ -160,6 +176,8 @@ def fit(
         optimizer.zero_grad(set_to_none=True)
         (losses + prior_weight * prior).sum().backward()  # type: ignore[no-untyped-call]
         optimizer.step()
+        if progress is not None and progress(step + 1, total) is False:
+            raise GenerationCancelled(step + 1, total)
     with torch.no_grad():
         latents = lat.PieceLatents(*(p.detach() for p in params))
         frame_logits, onset_logits = generator.generate_bars(

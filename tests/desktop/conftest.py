@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QThread, QThreadPool
@@ -59,3 +61,17 @@ def _fail_on_leaks(qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> Itera
     problems = find_leaks(started)
     if problems:
         pytest.fail("the test left things running: " + "; ".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The engine tests' tiny random hybrid (see tests/engine/conftest.py), saved once for the
+    session: do not modify it. Imports torch (here, in the test process) when first used."""
+    path = Path(__file__).resolve().parents[1] / "engine" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("_barforge_engine_fixtures", path)
+    assert spec is not None
+    assert spec.loader is not None
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    folder: Path = helpers.save_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+    return folder
