@@ -37,9 +37,10 @@ from engine.generation import latents as lat
 from engine.generation.decode import binarize, to_pattern, velocities
 from engine.generation.errors import GenerationCancelled as GenerationCancelled
 from engine.generation.inpaint import Progress, agreement, constraints, fit
+from engine.generation.locking import enforce_locks as enforce_locks
 from engine.generation.settings import Locks, OutputSettings, Provenance
 from engine.models import model_id, resolve_model
-from engine.music import Note, Pattern, Track, resolve_overlaps
+from engine.music import Pattern, Track
 from engine.pianoroll import PhraseSpec, PianoRoll, roll_to_pattern
 
 BoolArray = NDArray[np.bool_]
@@ -706,66 +707,3 @@ class Composer:
 
 def _cpu(x: Tensor) -> Tensor:
     return x.detach().cpu()
-
-
-def enforce_locks(generated: Pattern, source: Pattern, locks: Locks) -> Pattern:
-    """``generated`` with the locked notes, bars and tracks of ``source`` put back exactly: a
-    locked track is ``source``'s track; in a locked bar only ``source``'s notes sound (a
-    generated note ringing into it is cut at the bar line, and a note of ``source`` that rings
-    into it from an unlocked bar is kept whole, so the bar sounds as it did); a locked note is
-    added, and a generated note of its pitch that overlaps it is cut before it (or dropped)."""
-    bar = source.bar_ticks
-    ranges = [(b * bar, (b + 1) * bar) for b in sorted(locks.bars) if b < source.n_bars]
-    tracks = []
-    for t, track in enumerate(generated.tracks):
-        if t in locks.tracks and t < len(source.tracks):
-            tracks.append(track.with_notes(source.tracks[t].notes))
-            continue
-        kept: list[Note] = []
-        for note in track.notes:
-            cut = _cut_before_ranges(note, ranges)
-            if cut is not None:
-                kept.append(cut)
-        locked: list[Note] = []
-        if t < len(source.tracks):
-            locked.extend(
-                n
-                for n in source.tracks[t].notes
-                if any(n.start < b1 and n.end > b0 for b0, b1 in ranges)
-            )
-        locked.extend(n for i, n in locks.notes if i == t)
-        merged = _merge(kept, locked)
-        tracks.append(track.with_notes(merged))
-    return dataclasses.replace(generated, tracks=tuple(tracks))
-
-
-def _cut_before_ranges(note: Note, ranges: list[tuple[int, int]]) -> Note | None:
-    for start, end in ranges:
-        if start <= note.start < end:
-            return None
-        if note.start < start < note.end:
-            note = dataclasses.replace(note, duration=start - note.start)
-    return note
-
-
-def _merge(generated: list[Note], locked: list[Note]) -> list[Note]:
-    """``locked`` notes as they are, and ``generated`` ones cut or dropped where they would
-    overlap a locked note of the same pitch."""
-    locked_notes, _ = resolve_overlaps(locked)
-    by_pitch: dict[int, list[Note]] = {}
-    for n in locked_notes:
-        by_pitch.setdefault(n.pitch, []).append(n)
-    out = list(locked_notes)
-    for note in generated:
-        current: Note | None = note
-        for lock in by_pitch.get(note.pitch, ()):
-            if current is None:
-                break
-            if lock.start < current.end and current.start < lock.end:
-                if current.start < lock.start:
-                    current = dataclasses.replace(current, duration=lock.start - current.start)
-                else:
-                    current = None
-        if current is not None:
-            out.append(current)
-    return out

@@ -7,7 +7,7 @@ cell should stay silent. Several latent restarts are optimised together with Ada
 (:func:`fit`): a weighted cross-entropy between the generator's logits and the target, plus a
 small pull towards the standard-normal prior so the latents stay where the generator was
 trained. The restart that agrees best wins; the composer then fills the unlocked part from it
-and puts the locked notes back exactly (:func:`engine.generation.composer.enforce_locks`).
+and puts the locked notes back exactly (:func:`engine.generation.locking.enforce_locks`).
 """
 
 from __future__ import annotations
