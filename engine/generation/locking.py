@@ -5,6 +5,7 @@ can apply locks to an edited pattern on its own thread)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 from engine.generation.settings import Locks
 from engine.music import Note, Pattern, resolve_overlaps
@@ -71,3 +72,43 @@ def _merge(generated: list[Note], locked: list[Note]) -> list[Note]:
         if current is not None:
             out.append(current)
     return out
+
+
+def merge_regenerated(
+    current: Pattern,
+    generated: Pattern,
+    bars: Iterable[int] | None,
+    tracks: Iterable[int] | None,
+    locks: Locks,
+) -> Pattern:
+    """``current`` (the composer's edited pattern) with the chosen cells taken from
+    ``generated``: the notes starting in ``bars`` (None: all) of ``tracks`` (None: all) come
+    from ``generated`` (cut at their bar's end), everything else stays as the composer left it,
+    and the locked notes, bars and tracks of ``locks`` stay exactly as in ``current``.
+
+    Both patterns must have the same tracks and bar length; ``generated`` may be shorter.
+    """
+    if len(generated.tracks) != len(current.tracks) or generated.bar_ticks != current.bar_ticks:
+        raise ValueError(
+            "the regenerated pattern does not match the one being edited (tracks or bar length)"
+        )
+    chosen_bars = sorted(
+        b for b in (range(current.n_bars) if bars is None else bars) if 0 <= b < current.n_bars
+    )
+    chosen_tracks = sorted(
+        t
+        for t in (range(len(current.tracks)) if tracks is None else tracks)
+        if 0 <= t < len(current.tracks)
+    )
+    bar = current.bar_ticks
+    result = current
+    for t in chosen_tracks:
+        for b in chosen_bars:
+            start, end = b * bar, (b + 1) * bar
+            new = [
+                n if n.end <= end else dataclasses.replace(n, duration=end - n.start)
+                for n in generated.tracks[t].notes
+                if start <= n.start < end
+            ]
+            result = result.replace_bars(t, b, 1, new)
+    return enforce_locks(result, current, locks)
