@@ -18,10 +18,12 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import IO
 
 #: The Debian package that carries jackd, jack_midi_dump, jack_connect and jack_wait.
 JACK_PACKAGE = "jackd2"
@@ -175,20 +177,23 @@ class MidiDump:
         self.server = server
         self.client = name
         self.port = f"{name}:input"
-        self._process: subprocess.Popen[str] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._output: IO[str] | None = None
 
     def start(self, sources: Sequence[str] = ()) -> MidiDump:
         stdbuf = shutil.which("stdbuf")
         command = [_tool("jack_midi_dump"), "-a", self.client]
         if stdbuf:  # line-buffered, or the last lines are lost when it stops
             command = [stdbuf, "-oL", *command]
+        # Into a file, not a pipe: a pipe nobody reads fills up (64 KiB, about a thousand
+        # messages), then jack_midi_dump blocks and drops what arrives.
+        self._output = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - closed in stop()
         self._process = subprocess.Popen(
             command,
             env=self.server.env,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=self._output,
             stderr=subprocess.DEVNULL,
-            text=True,
         )
         self.server.wait_for_port(self.port)
         for source in sources:
@@ -198,16 +203,20 @@ class MidiDump:
     def stop(self, settle_sec: float = 0.3) -> list[Dumped]:
         process = self._process
         self._process = None
-        if process is None:
+        if process is None or self._output is None:
             return []
         time.sleep(settle_sec)
         process.send_signal(signal.SIGINT)
         try:
-            output, _ = process.communicate(timeout=5)
+            process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
-            output, _ = process.communicate()
-        return parse_dump(output)
+            process.wait()
+        self._output.seek(0)
+        text = self._output.read()
+        self._output.close()
+        self._output = None
+        return parse_dump(text)
 
 
 def parse_dump(text: str) -> list[Dumped]:
