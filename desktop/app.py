@@ -1,17 +1,22 @@
 # SPDX-License-Identifier: MIT
 """Entry point of the ``barforge-app`` GUI script.
 
-``barforge-app [FILE.mid] [--screenshot PNG]`` shows the window (and the file).
+``barforge-app [FILE.mid|PROJECT.barforge] [--screenshot PNG]`` shows the window (and the
+file). The window appears before torch is imported: the model loads in the worker thread
+afterwards, and the status bar says when it is ready. After a crash the app offers to recover
+the autosaved work.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -20,15 +25,19 @@ from engine import __version__
 
 #: The app's icon, in the repository's resources folder (the project runs from its checkout).
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "barforge.svg"
+#: ``barforge bench gui`` sets this to a file path: the app writes there when its window has
+#: painted (seconds since the epoch), then quits.
+REPORT_SHOWN_ENV = "BARFORGE_REPORT_SHOWN"
 #: How long --screenshot waits after showing the window, so layout and first paint are done.
 SCREENSHOT_DELAY_MS = 300
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="barforge-app", description="Barforge: show a MIDI file (read-only for now)."
+        prog="barforge-app",
+        description="Barforge: generate, edit and lock multi-track bars with a GAN.",
     )
-    parser.add_argument("file", nargs="?", help="MIDI file to open")
+    parser.add_argument("file", nargs="?", help="a project (.barforge) or MIDI file to open")
     parser.add_argument(
         "--screenshot",
         metavar="PNG",
@@ -39,6 +48,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         metavar="DIR",
         help="the model folder to generate with (default: the shipped default model, or "
         "$BARFORGE_MODEL)",
+    )
+    parser.add_argument(
+        "--seed", type=int, help="generate this seed once the model is ready (for the docs)"
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(list(argv))
@@ -68,19 +80,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = MainWindow(model=args.model)
     window.show()
     opened = args.file is None or window.open_file(args.file)
+    if args.seed is not None:
+        window.service.model_ready.connect(lambda _: window.new_from_seed(args.seed))
+    report = os.environ.get(REPORT_SHOWN_ENV)
+    if report:  # barforge bench gui: when was the window up and painted?
+
+        def shown() -> None:
+            window.repaint()
+            Path(report).write_text(repr(time.time()), encoding="utf-8")
+            window.confirm_close = False
+            window.close()
+            app.quit()
+
+        QTimer.singleShot(0, shown)
+        return app.exec()
+    # Pictures for the docs run a local event loop: quitting the application itself would
+    # leave a test process's QApplication unable to run its next loop.
+    loop = QEventLoop()
     if args.screenshot is None:
+        if args.file is None:
+            window.offer_recovery()
         return app.exec()
 
     saved = False
+    done = False
+    window.confirm_close = False  # a picture for the docs: nothing to save
 
     def grab_and_quit() -> None:
-        nonlocal saved
+        nonlocal saved, done
+        if done:
+            return
+        done = True
         saved = window.grab().save(args.screenshot, "PNG")
         window.close()
-        app.quit()
+        loop.quit()
 
-    QTimer.singleShot(SCREENSHOT_DELAY_MS, grab_and_quit)
-    app.exec()
+    if args.seed is None:
+        QTimer.singleShot(SCREENSHOT_DELAY_MS, grab_and_quit)
+    else:  # wait for the model and the generation (at most 60 s)
+        window.service.finished.connect(
+            lambda *_: QTimer.singleShot(SCREENSHOT_DELAY_MS, grab_and_quit)
+        )
+        QTimer.singleShot(60_000, grab_and_quit)
+    loop.exec()
     if not opened:
         print(f"barforge-app: {window.last_error}", file=sys.stderr)
     if not saved:

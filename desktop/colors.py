@@ -19,6 +19,15 @@ KEY_BLACK = QColor("#2f3238")
 KEY_EDGE = QColor("#a9adb5")
 KEY_TEXT = QColor("#4a4f58")
 HINT_TEXT = QColor("#aab0ba")
+SELECTED_NOTE = QColor(255, 255, 255, 70)
+SELECTED_EDGE = QColor("#ffffff")
+RUBBER_FILL = QColor(120, 170, 255, 40)
+RUBBER_EDGE = QColor("#8fb4ff")
+SELECTED_BAR = QColor(120, 170, 255, 22)
+SELECTED_RULER = QColor("#8fb4ff")
+LOCKED_BAR = QColor(255, 196, 64, 26)
+LOCKED_RULER = QColor("#5b4a22")
+PLAYHEAD = QColor("#ff6b5b")
 
 
 def track_color(index: int) -> QColor:

@@ -1,22 +1,35 @@
 # SPDX-License-Identifier: MIT
-"""A read-only piano roll: a custom painter over each track's sorted numpy note table.
+"""The piano roll: a custom painter over each track's sorted numpy note table, and the mouse
+and keys of editing (handed to a :class:`~desktop.roll_tools.RollEditor`, which knows no Qt).
 
 Every paint looks up the visible notes with two binary searches per track and draws them with
 one ``drawRects`` call per track; nothing is built per note ahead of time but the arrays, so a
-pattern of a million notes paints as fast as one of a thousand (see the platform notes).
+pattern of a million notes paints as fast as one of a thousand (see the platform notes). The
+selection, locked bars and the rubber band are painted over that.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
-from PySide6.QtCore import QLineF, QRectF, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QFont,
+    QFontMetricsF,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from desktop import colors
 from desktop.note_table import TrackNotes, merge_spans, note_tables, visible_notes
+from desktop.roll_tools import Pointer, RollEditor
 from desktop.viewport import (
     Viewport,
     fit_viewport,
@@ -29,15 +42,17 @@ from desktop.viewport import (
 from engine.music import Pattern, pitch_name
 
 EMPTY_HINT = (
-    "Open a MIDI file (Ctrl+O) to see it here.\n\n"
-    "This first version of Barforge shows MIDI files; it does not edit or play them yet.\n"
-    "Generation arrives with the model."
+    "Generate a new pattern from a seed (Ctrl+N), open a project (Ctrl+O) "
+    "or import a MIDI file (Ctrl+I)."
 )
 NO_NOTES_HINT = "This file holds no notes."
 NAVIGATION_HELP = (
     "Wheel: scroll pitch · Shift+wheel: scroll time · Ctrl+wheel: zoom time · "
-    "Ctrl+0: fit the whole pattern"
+    "Ctrl+0: fit the whole pattern\nDraw (D), Select (S), Erase (E); Ctrl: select while held; "
+    "Alt: no snapping; right-click the ruler to lock or regenerate a bar"
 )
+#: A note's last few pixels are its edge: dragging there resizes it.
+EDGE_PX = 6
 
 
 class PianoRollView(QWidget):
@@ -49,9 +64,24 @@ class PianoRollView(QWidget):
     #: Black keys cover this part of the keyboard strip's width.
     BLACK_KEY_FRACTION = 0.56
 
+    #: A bar was right-clicked in the ruler: (bar index, global x, global y) for a menu.
+    bar_menu_requested = Signal(int, int, int)
+    #: Clicked in the ruler: (bar index, extend) — select that bar (shift extends).
+    bar_clicked = Signal(int, bool)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pattern: Pattern | None = None
+        #: The editing controller (None: read-only).
+        self.editor: RollEditor | None = None
+        #: Bars locked against regeneration (shaded), and bars selected in the ruler.
+        self.locked_bars: frozenset[int] = frozenset()
+        self.selected_bars: frozenset[int] = frozenset()
+        #: Song tick of the playhead (None: hidden).
+        self.playhead_tick: float | None = None
+        #: The pattern the last paint showed and when it ended (perf_counter), for benches.
+        self.painted_pattern: Pattern | None = None
+        self.painted_at = 0.0
         self._tables: tuple[TrackNotes, ...] = ()
         self._viewport: Viewport | None = None
         self._label_font = QFont(self.font())
@@ -60,17 +90,29 @@ class PianoRollView(QWidget):
         self._hint_font.setPointSizeF(11.0)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMinimumSize(240, 160)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
 
     # --- state ----------------------------------------------------------------------------
     @property
     def pattern(self) -> Pattern | None:
         return self._pattern
 
-    def set_pattern(self, pattern: Pattern | None) -> None:
-        """Show ``pattern`` (None: the empty state), fitted to the widget."""
+    def set_pattern(self, pattern: Pattern | None, keep_view: bool = False) -> None:
+        """Show ``pattern`` (None: the empty state), fitted to the widget; with ``keep_view``
+        (an edit of the same pattern) the view stays where it is when it still fits."""
+        previous = self._pattern
         self._pattern = pattern
         self._tables = () if pattern is None else note_tables(pattern)
-        self._viewport = None if pattern is None else fit_viewport(pattern)
+        same_length = (
+            previous is not None
+            and pattern is not None
+            and previous.length_ticks == pattern.length_ticks
+        )
+        if pattern is None:
+            self._viewport = None
+        elif not (keep_view and same_length and self._viewport is not None):
+            self._viewport = fit_viewport(pattern)
         self.setToolTip("" if pattern is None else NAVIGATION_HELP)
         self.update()
 
@@ -108,8 +150,117 @@ class PianoRollView(QWidget):
         view = self._viewport
         return view.start_tick + (x - roll.left()) / roll.width() * view.n_ticks
 
+    def pitch_at(self, y: float) -> float:
+        """The pitch row (fractional) under widget y coordinate ``y``."""
+        if self._viewport is None:
+            return 0.0
+        roll = self.roll_rect()
+        view = self._viewport
+        return view.high_pitch - (y - roll.top()) / roll.height() * view.n_pitches
+
+    def x_of(self, tick: float) -> float:
+        """Widget x of ``tick``."""
+        if self._viewport is None:
+            return 0.0
+        roll = self.roll_rect()
+        view = self._viewport
+        return roll.left() + (tick - view.start_tick) * roll.width() / view.n_ticks
+
+    def y_of(self, pitch: float) -> float:
+        """Widget y of the top of pitch row ``pitch``."""
+        if self._viewport is None:
+            return 0.0
+        return self._row_top(self.roll_rect(), self._viewport, pitch)
+
     def sizeHint(self) -> QSize:
         return QSize(900, 600)
+
+    # --- editing --------------------------------------------------------------------------
+    def _pointer(self, event: QMouseEvent) -> Pointer:
+        position = event.position()
+        modifiers = event.modifiers()
+        roll = self.roll_rect()
+        edge = 0.0
+        if self._viewport is not None:
+            edge = EDGE_PX * self._viewport.n_ticks / roll.width()
+        return Pointer(
+            tick=self.tick_at(position.x()),
+            pitch=self.pitch_at(position.y()),
+            alt=bool(modifiers & Qt.KeyboardModifier.AltModifier),
+            ctrl=bool(modifiers & Qt.KeyboardModifier.ControlModifier),
+            shift=bool(modifiers & Qt.KeyboardModifier.ShiftModifier),
+            edge_ticks=edge,
+        )
+
+    def _bar_at(self, x: float) -> int | None:
+        if self._pattern is None:
+            return None
+        bar = math.floor(self.tick_at(x) / self._pattern.bar_ticks)
+        return bar if 0 <= bar < self._pattern.n_bars else None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        position = event.position()
+        if self._pattern is None:
+            return
+        if position.y() < self.RULER_HEIGHT and position.x() >= self.KEYBOARD_WIDTH:
+            bar = self._bar_at(position.x())
+            if bar is not None:
+                if event.button() == Qt.MouseButton.RightButton:
+                    point = event.globalPosition().toPoint()
+                    self.bar_menu_requested.emit(bar, point.x(), point.y())
+                else:
+                    shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+                    self.bar_clicked.emit(bar, shift)
+            return
+        if self.editor is None or position.x() < self.KEYBOARD_WIDTH:
+            return
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.editor.press(self._pointer(event))
+            self.update()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self.editor is not None and self.editor.dragging:
+            self.editor.move(self._pointer(event))
+            self.update()
+        elif self.editor is not None and self._pattern is not None:
+            self._update_cursor(self._pointer(event))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.editor is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.editor.release(self._pointer(event))
+            self.update()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        position = event.position()
+        inside = position.y() >= self.RULER_HEIGHT and position.x() >= self.KEYBOARD_WIDTH
+        if self.editor is not None and inside:
+            self.editor.double_click(self._pointer(event))
+            self.update()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.editor is not None:
+            self.editor.cancel()
+            self.update()
+            return
+        super().keyPressEvent(event)
+
+    def _update_cursor(self, pointer: Pointer) -> None:
+        from engine.editing import note_at
+
+        assert self.editor is not None
+        assert self._pattern is not None
+        hit = note_at(self._pattern, pointer.tick, pointer.pitch, [self.editor.track])
+        shape = Qt.CursorShape.ArrowCursor
+        if hit is not None:
+            near_end = hit[1].end - pointer.tick <= pointer.edge_ticks
+            tool = "select" if pointer.ctrl else self.editor.tool
+            if near_end and tool == "draw":
+                shape = Qt.CursorShape.SizeHorCursor
+            elif tool != "erase":
+                shape = Qt.CursorShape.SizeAllCursor
+        elif self.editor.tool == "draw" and not pointer.ctrl:
+            shape = Qt.CursorShape.CrossCursor
+        self.setCursor(shape)
 
     # --- Qt events ------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -123,8 +274,11 @@ class PianoRollView(QWidget):
             painter.save()
             painter.setClipRect(roll)
             self._paint_rows(painter, roll, self._viewport)
+            self._paint_bars(painter, roll, self._pattern, self._viewport)
             self._paint_grid(painter, roll, self._pattern, self._viewport)
             self._paint_notes(painter, roll, self._viewport)
+            self._paint_selection(painter, roll, self._viewport)
+            self._paint_playhead(painter, roll)
             painter.restore()
             self._paint_ruler(painter, roll, self._pattern, self._viewport)
             self._paint_keyboard(painter, roll, self._viewport)
@@ -132,6 +286,8 @@ class PianoRollView(QWidget):
                 self._paint_hint(painter, NO_NOTES_HINT)
         finally:
             painter.end()
+            self.painted_pattern = self._pattern
+            self.painted_at = time.perf_counter()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if self._pattern is None or self._viewport is None:
@@ -252,6 +408,66 @@ class PianoRollView(QWidget):
             painter.setBrush(color)
             painter.drawRects(rects)
 
+    def _bar_rects(
+        self, roll: QRectF, pattern: Pattern, view: Viewport, bars: frozenset[int], top: float
+    ) -> list[QRectF]:
+        px = roll.width() / view.n_ticks
+        out = []
+        for bar in sorted(bars):
+            x0 = roll.left() + (bar * pattern.bar_ticks - view.start_tick) * px
+            x1 = x0 + pattern.bar_ticks * px
+            if x1 >= roll.left() and x0 <= roll.right():
+                out.append(QRectF(x0, top, x1 - x0, roll.bottom() - top))
+        return out
+
+    def _paint_bars(
+        self, painter: QPainter, roll: QRectF, pattern: Pattern, view: Viewport
+    ) -> None:
+        """Selected bars tinted, locked bars hatched."""
+        painter.setPen(Qt.PenStyle.NoPen)
+        if self.selected_bars:
+            painter.setBrush(colors.SELECTED_BAR)
+            painter.drawRects(self._bar_rects(roll, pattern, view, self.selected_bars, roll.top()))
+        if self.locked_bars:
+            painter.setBrush(colors.LOCKED_BAR)
+            painter.drawRects(self._bar_rects(roll, pattern, view, self.locked_bars, roll.top()))
+
+    def _paint_selection(self, painter: QPainter, roll: QRectF, view: Viewport) -> None:
+        editor = self.editor
+        if editor is None:
+            return
+        px = roll.width() / view.n_ticks
+        row_px = roll.height() / view.n_pitches
+        if editor.selection:
+            rects = []
+            for _, note in editor.selection:
+                if note.end < view.start_tick or note.start > view.end_tick:
+                    continue
+                x = roll.left() + (note.start - view.start_tick) * px
+                y = self._row_top(roll, view, note.pitch)
+                rects.append(QRectF(x, y, max(note.duration * px, 2.0), max(row_px - 1, 1.0)))
+            painter.setBrush(colors.SELECTED_NOTE)
+            painter.setPen(QPen(colors.SELECTED_EDGE, 1.5))
+            painter.drawRects(rects)
+        if editor.rubber is not None:
+            t0, p0, t1, p1 = editor.rubber
+            a = QPointF(
+                roll.left() + (t0 - view.start_tick) * px, self._row_top(roll, view, p0 - 1)
+            )
+            b = QPointF(
+                roll.left() + (t1 - view.start_tick) * px, self._row_top(roll, view, p1 - 1)
+            )
+            painter.setBrush(colors.RUBBER_FILL)
+            painter.setPen(QPen(colors.RUBBER_EDGE, 1))
+            painter.drawRect(QRectF(a, b).normalized())
+
+    def _paint_playhead(self, painter: QPainter, roll: QRectF) -> None:
+        if self.playhead_tick is None:
+            return
+        x = round(self.x_of(self.playhead_tick)) + 0.5
+        painter.setPen(QPen(colors.PLAYHEAD, 1.5))
+        painter.drawLine(QLineF(x, roll.top(), x, roll.bottom()))
+
     def _paint_ruler(
         self, painter: QPainter, roll: QRectF, pattern: Pattern, view: Viewport
     ) -> None:
@@ -267,13 +483,21 @@ class PianoRollView(QWidget):
         last = min(pattern.n_bars, math.ceil(view.end_tick / pattern.bar_ticks))
         bars = np.arange(first, last, step)
         ticks = bars * pattern.bar_ticks
+        marks = self._bar_rects(roll, pattern, view, self.locked_bars, 0)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colors.LOCKED_RULER)
+        painter.drawRects([QRectF(r.left(), 0, r.width(), self.RULER_HEIGHT) for r in marks])
+        picked = self._bar_rects(roll, pattern, view, self.selected_bars, 0)
+        painter.setBrush(colors.SELECTED_RULER)
+        painter.drawRects([QRectF(r.left(), 0, r.width(), 4) for r in picked])
         painter.setPen(QPen(colors.RULER_TEXT, 1))
         lines = self._vertical_lines(roll, view, ticks, self.RULER_HEIGHT - 7, self.RULER_HEIGHT)
         painter.drawLines(lines)
         align = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
         for number, line in zip((bars + 1).tolist(), lines, strict=True):
             text_rect = QRectF(line.x1() + 3, 0, bar_px * step, self.RULER_HEIGHT - 3)
-            painter.drawText(text_rect, align, str(number))
+            label = f"{number} 🔒" if number - 1 in self.locked_bars else str(number)
+            painter.drawText(text_rect, align, label)
         painter.restore()
         painter.setPen(QPen(colors.ROLL_BAR_LINE, 1))
         y = self.RULER_HEIGHT - 0.5

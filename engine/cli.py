@@ -246,6 +246,16 @@ def _parser() -> argparse.ArgumentParser:
         help="validation phrases the agreement uses (default 64)",
     )
     bench_generate.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    bench_gui = benches.add_parser(
+        "gui",
+        help="the app: paint time (10k and 100k notes), regenerate to painted, UI-thread "
+        "stalls while generating, launch to window",
+    )
+    bench_gui.add_argument("--frames", type=int, default=60, help="frames painted per size")
+    bench_gui.add_argument("--repeats", type=int, default=20, help="regenerations timed")
+    bench_gui.add_argument("--launches", type=int, default=5, help="app launches timed")
+    bench_gui.add_argument("--model", metavar="DIR", help="model folder (default: the shipped one)")
+    bench_gui.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     bench_live = benches.add_parser(
         "live",
         help="live MIDI timing on a private JACK server: send-side scheduling error, "
@@ -430,6 +440,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_live.main_live(args)
     if args.command == "panic":
         return cli_live.main_panic(args)
+    if args.command == "bench" and args.bench == "gui":
+        # The desktop app is measured in a process of its own: the engine never imports it.
+        command = [sys.executable, "-m", "desktop.bench_gui"]
+        for flag in ("frames", "repeats", "launches", "model", "json"):
+            value = getattr(args, flag)
+            if value is not None:
+                command += [f"--{flag}", str(value)]
+        import subprocess
+
+        return subprocess.run(command, check=False).returncode
     if args.command == "bench" and args.bench == "live":
         from engine.bench import live as live_bench
 

@@ -63,6 +63,15 @@ def _fail_on_leaks(qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> Itera
         pytest.fail("the test left things running: " + "; ".join(problems), pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _private_autosave(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Autosave into the test's folder, never the user's; windows close without asking."""
+    monkeypatch.setenv("BARFORGE_AUTOSAVE_DIR", str(tmp_path / "autosave"))
+    from desktop.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "confirm_close", False)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The engine tests' tiny random hybrid (see tests/engine/conftest.py), saved once for the

@@ -83,7 +83,7 @@ def color_count(image: QImage, color: QColor) -> int:
 
 
 def open_window(qtbot: QtBot) -> MainWindow:
-    window = MainWindow()
+    window = MainWindow(start_worker=False)
     qtbot.addWidget(window)
     with qtbot.waitExposed(window):
         window.show()
@@ -105,10 +105,10 @@ def test_title_and_empty_state(qtbot: QtBot) -> None:
     assert window.windowTitle() == "Barforge"
     assert window.pattern is None
     assert window.track_list.rowCount() == 0
-    assert window.summary_label.text() == "No file open"
+    assert window.summary_label.text().startswith("Nothing open")
     assert not window.fit_action.isEnabled()
     assert "Ctrl+O" in EMPTY_HINT
-    assert "model" in EMPTY_HINT
+    assert "Ctrl+N" in EMPTY_HINT
     # The hint is painted: the empty roll holds more than its background colour.
     image = window.piano_roll.grab().toImage()
     background = color_count(image, QColor("#262a31"))
@@ -119,7 +119,8 @@ def test_open_file_fills_track_list_and_title(qtbot: QtBot, midi_path: Path) -> 
     window = open_window(qtbot)
     assert window.open_file(midi_path)
     assert window.pattern == small_pattern()
-    assert window.path == midi_path
+    assert window.path is None  # imported: not saved as a project yet
+    assert window.source_name == midi_path.name
     assert window.last_error is None
     assert window.windowTitle().startswith("Barforge")
     assert "three tracks.mid" in window.windowTitle()
@@ -188,8 +189,12 @@ def test_menu_actions_and_shortcuts(qtbot: QtBot) -> None:
     assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
     assert window.menuBar().actions()[0] == window.file_menu.menuAction()
     assert window.file_menu.title() == "&File"
-    assert window.file_menu.actions()[0] == window.open_action
+    assert window.file_menu.actions()[0] == window.new_action
+    assert window.open_action in window.file_menu.actions()
     assert window.file_menu.actions()[-1] == window.quit_action
+    assert window.undo_action.shortcut() == QKeySequence("Ctrl+Z")
+    assert QKeySequence("Ctrl+Y") in window.redo_action.shortcuts()
+    assert window.new_action.shortcut() == QKeySequence("Ctrl+N")
 
 
 def test_open_action_opens_the_chosen_file(qtbot: QtBot, midi_path: Path) -> None:
@@ -201,7 +206,7 @@ def test_open_action_opens_the_chosen_file(qtbot: QtBot, midi_path: Path) -> Non
     assert dialog.windowModality() == Qt.WindowModality.WindowModal
     dialog.fileSelected.emit(str(midi_path))  # what choosing a file and "Open" does
     dialog.close()
-    assert window.path == midi_path
+    assert window.source_name == midi_path.name
     assert window.track_list.rowCount() == 3
 
 
@@ -218,7 +223,7 @@ def test_about_is_honest_about_the_version(qtbot: QtBot) -> None:
     assert box is not None
     assert box.isVisible()
     assert __version__ in box.text()
-    assert "not in it yet" in box.text()
+    assert "come next" in box.text()
 
 
 def _truncated(tmp_path: Path) -> Path:
@@ -531,7 +536,7 @@ def test_status_bar_names_the_model_or_why_there_is_none(qtbot: QtBot, tmp_path:
     config = {"format": "barforge-checkpoint", "format_version": 1, "barforge_version": "0"}
     (folder / "config.json").write_text(json.dumps({**config, "model": ModelConfig().to_dict()}))
     (folder / "weights.safetensors").write_bytes(b"weights")
-    window = MainWindow(model=folder)
+    window = MainWindow(model=folder, start_worker=False)
     qtbot.addWidget(window)
     assert window.model_info is not None
     assert window.model_label.text().startswith("Model: my-model · hybrid · Soprano/")
