@@ -142,6 +142,7 @@ def generation_figures(model: str | None, repeats: int) -> dict[str, float]:
             raise RuntimeError("a regeneration was not painted")
         latencies.append(roll.painted_at - began)
     stall_generate = stalls.stop()
+    window.set_bar_lock(0, True)  # something to fill around
     stalls.start()
     for _ in range(max(3, repeats // 5)):
         count = window.document.history.n_undo if window.document.history else 0

@@ -18,6 +18,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QFont,
     QFontMetricsF,
+    QImage,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -28,7 +29,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QWidget
 
 from desktop import colors
-from desktop.note_table import TrackNotes, merge_spans, note_tables, visible_notes
+from desktop.note_table import TrackNotes, note_tables, visible_notes
 from desktop.roll_tools import Pointer, RollEditor
 from desktop.viewport import (
     Viewport,
@@ -273,10 +274,21 @@ class PianoRollView(QWidget):
             roll = self.roll_rect()
             painter.save()
             painter.setClipRect(roll)
-            self._paint_rows(painter, roll, self._viewport)
-            self._paint_bars(painter, roll, self._pattern, self._viewport)
-            self._paint_grid(painter, roll, self._pattern, self._viewport)
-            self._paint_notes(painter, roll, self._viewport)
+            view = self._viewport
+            found = [
+                visible_notes(n, view.start_tick, view.end_tick, view.low_pitch, view.high_pitch)
+                for n in self._tables
+            ]
+            if sum(len(v) for v in found) > roll.width():
+                # Denser than the pixels: rows and notes as one opaque numpy raster, then the
+                # tints and lines over it.
+                self._paint_raster(painter, roll, self._pattern, view, found)
+                self._paint_bars(painter, roll, self._pattern, view)
+            else:
+                self._paint_rows(painter, roll, view)
+                self._paint_bars(painter, roll, self._pattern, view)
+                self._paint_grid(painter, roll, self._pattern, view)
+                self._paint_notes(painter, roll, view, found)
             self._paint_selection(painter, roll, self._viewport)
             self._paint_playhead(painter, roll)
             painter.restore()
@@ -368,7 +380,9 @@ class PianoRollView(QWidget):
         xs = np.round(roll.left() + (ticks - view.start_tick) * roll.width() / view.n_ticks)
         return [QLineF(x, top, x, bottom) for x in (xs + 0.5).tolist()]
 
-    def _paint_notes(self, painter: QPainter, roll: QRectF, view: Viewport) -> None:
+    def _paint_notes(
+        self, painter: QPainter, roll: QRectF, view: Viewport, found: list[np.ndarray]
+    ) -> None:
         px_per_tick = roll.width() / view.n_ticks
         row_px = roll.height() / view.n_pitches
         height = row_px - 1 if row_px >= 4 else row_px
@@ -378,24 +392,14 @@ class PianoRollView(QWidget):
             xs = roll.left() + (ticks - view.start_tick) * px_per_tick
             return np.clip(xs, roll.left() - 2, roll.right() + 2)
 
-        for index, notes in enumerate(self._tables):
-            visible = visible_notes(
-                notes, view.start_tick, view.end_tick, view.low_pitch, view.high_pitch
-            )
+        for index, (notes, visible) in enumerate(zip(self._tables, found, strict=True)):
             if len(visible) == 0:
                 continue
             x0 = to_x(notes.starts[visible])
             x1 = to_x(notes.ends[visible])
             pitches = notes.pitches[visible]
             color = colors.track_color(index)
-            if len(visible) > roll.width():
-                # Denser than the pixels: merge notes touching on a row into one rectangle.
-                left = np.floor(x0).astype(np.int64)
-                right = np.maximum(np.ceil(x1).astype(np.int64), left + 1)
-                left, right, pitches = merge_spans(left, right, pitches)
-                x0, x1 = left.astype(np.float64), right.astype(np.float64)
-                painter.setPen(Qt.PenStyle.NoPen)
-            elif row_px >= 5:
+            if row_px >= 5:
                 painter.setPen(QPen(color.darker(170), 1))
             else:
                 painter.setPen(Qt.PenStyle.NoPen)
@@ -407,6 +411,75 @@ class PianoRollView(QWidget):
             ]
             painter.setBrush(color)
             painter.drawRects(rects)
+
+    def _paint_raster(
+        self,
+        painter: QPainter,
+        roll: QRectF,
+        pattern: Pattern,
+        view: Viewport,
+        found: list[np.ndarray],
+    ) -> None:
+        """The rows and every visible note as pixels of a (pitch rows x roll pixels) image: a
+        note covers the pixel columns its ticks touch (at least one) on its row; later tracks
+        on top; octave lines drawn over it."""
+        width = max(int(roll.width()), 1)
+        low = max(math.floor(view.low_pitch), 0)
+        high = min(math.ceil(view.high_pitch), 128)
+        n_rows = max(high - low, 1)
+        px_per_tick = width / view.n_ticks
+        shades = np.array(
+            [
+                colors.ROLL_BLACK_ROW.rgba() if is_black_key(p) else colors.ROLL_BACKGROUND.rgba()
+                for p in range(high - 1, high - 1 - n_rows, -1)
+            ],
+            dtype=np.uint32,
+        )
+        canvas = np.repeat(shades[:, None], width, axis=1)
+        # Beat and bar lines as pixel columns, under the notes (as in the vector path).
+        bar = pattern.bar_ticks
+        beat = pattern.ticks_per_quarter * 4 // pattern.time_signature.denominator
+        step = label_step(bar * px_per_tick, 4) * bar
+        for every, color in ((beat, colors.ROLL_BEAT_LINE), (step, colors.ROLL_BAR_LINE)):
+            if every * px_per_tick < 6 and every != step:
+                continue
+            ticks = np.arange(math.ceil(view.start_tick / every) * every, view.end_tick, every)
+            xs = np.floor((ticks - view.start_tick) * px_per_tick).astype(np.int64)
+            canvas[:, xs[(xs >= 0) & (xs < width)]] = color.rgba()
+        stride = width + 1
+        for index, (notes, visible) in enumerate(zip(self._tables, found, strict=True)):
+            if len(visible) == 0:
+                continue
+            x0 = np.floor((notes.starts[visible] - view.start_tick) * px_per_tick)
+            x1 = np.ceil((notes.ends[visible] - view.start_tick) * px_per_tick)
+            x0 = np.clip(x0, 0, width - 1).astype(np.int64)
+            x1 = np.clip(np.maximum(x1, x0 + 1), 0, width).astype(np.int64)
+            rows = (high - 1 - notes.pitches[visible]).astype(np.int64)
+            keep = (rows >= 0) & (rows < n_rows)
+            rows, x0, x1 = rows[keep], x0[keep], x1[keep]
+            # +1 where a span starts, -1 where it ends, per row; a running sum marks coverage.
+            size = n_rows * stride
+            diff = np.bincount(rows * stride + x0, minlength=size) - np.bincount(
+                rows * stride + x1, minlength=size
+            )
+            runs = np.cumsum(diff.reshape(n_rows, stride)[:, :width], axis=1, dtype=np.int32)
+            np.copyto(canvas, np.uint32(colors.track_color(index).rgba()), where=runs > 0)
+        # All opaque: drawn as a plain copy, no blending.
+        image = QImage(canvas.data, width, n_rows, width * 4, QImage.Format.Format_RGB32)
+        row_px = roll.height() / view.n_pitches
+        top = self._row_top(roll, view, high - 1)
+        target = QRectF(roll.left(), top, width, n_rows * row_px)
+        painter.drawImage(target, image)
+        del canvas  # the image only borrowed it, until drawImage returned
+        if row_px >= 2:
+            lines = [
+                QLineF(roll.left(), y, roll.right(), y)
+                for p in self._rows(view)
+                if p % 12 == 0
+                for y in [round(self._row_top(roll, view, p) + row_px) - 0.5]
+            ]
+            painter.setPen(QPen(colors.ROLL_OCTAVE_LINE, 1))
+            painter.drawLines(lines)
 
     def _bar_rects(
         self, roll: QRectF, pattern: Pattern, view: Viewport, bars: frozenset[int], top: float
