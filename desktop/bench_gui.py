@@ -31,7 +31,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QSize, QTimer
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
 
 from desktop.app import application
 from desktop.main_window import MainWindow
@@ -73,14 +72,22 @@ def paint_times(n_notes: int, frames: int) -> list[float]:
 
 
 def _wait(condition: object, timeout_sec: float) -> bool:
-    app = QApplication.instance()
-    assert app is not None
-    deadline = time.monotonic() + timeout_sec
-    while time.monotonic() < deadline:
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
-        if condition():  # type: ignore[operator]
-            return True
-    return False
+    """Run the event loop (as the app does, idle in between) until ``condition()`` holds."""
+    if condition():  # type: ignore[operator]
+        return True
+    loop = QEventLoop()
+    check = QTimer()
+    check.setInterval(1)
+    check.timeout.connect(lambda: loop.quit() if condition() else None)  # type: ignore[operator]
+    give_up = QTimer()
+    give_up.setSingleShot(True)
+    give_up.timeout.connect(loop.quit)
+    check.start()
+    give_up.start(int(timeout_sec * 1000))
+    loop.exec()
+    check.stop()
+    give_up.stop()
+    return bool(condition())  # type: ignore[operator]
 
 
 class _Stalls:
@@ -153,7 +160,7 @@ def generation_figures(model: str | None, repeats: int) -> dict[str, float]:
             ),
             60,
         ):
-            raise RuntimeError("an inpaint did not finish")
+            raise RuntimeError(f"an inpaint did not finish: {window.last_generation_error}")
     stall_inpaint = stalls.stop()
     window.close()
     window.deleteLater()
@@ -173,7 +180,8 @@ def launch_times(runs: int) -> list[float]:
             report = Path(folder) / "shown"
             env = {**os.environ, "BARFORGE_REPORT_SHOWN": str(report)}
             began = time.time()
-            subprocess.run([sys.executable, "-m", "desktop.app"], env=env, check=True, timeout=120)
+            start = "import sys; from desktop.app import main; sys.exit(main([]))"
+            subprocess.run([sys.executable, "-c", start], env=env, check=True, timeout=120)
             times.append(float(report.read_text()) - began)
     return times
 

@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         #: The name of the MIDI file a never-saved project was imported from (for the title).
         self.source_name: str | None = None
         self._pending: dict[int, _Pending] = {}
+        self._takes = 0  # fills and accompaniments asked for (each gets its own seed)
         self._close_confirmed = False
         self._closed = False
         self.last_latency_sec: float | None = None
@@ -730,7 +731,10 @@ class MainWindow(QMainWindow):
             keep_tracks |= set(range(len(pattern.tracks))) - set(target_tracks)
         pending.kind = "inpaint"
         return self._submit(
-            pending, pattern=pattern, locks=Locks(locks.notes, keep_bars, keep_tracks)
+            pending,
+            pattern=pattern,
+            locks=Locks(locks.notes, keep_bars, keep_tracks),
+            seed=self._next_seed(),
         )
 
     def inpaint(self) -> int | None:
@@ -738,7 +742,12 @@ class MainWindow(QMainWindow):
         if not self.document.is_open:
             return None
         pending = _Pending("inpaint", "Fill around locks", self.document.state)
-        return self._submit(pending, pattern=self.document.pattern, locks=self.document.locks)
+        return self._submit(
+            pending,
+            pattern=self.document.pattern,
+            locks=self.document.locks,
+            seed=self._next_seed(),
+        )
 
     def accompany(self) -> int | None:
         """Keep the current track and generate the others around it (one undo step)."""
@@ -746,7 +755,14 @@ class MainWindow(QMainWindow):
             return None
         track = self.editor.track
         pending = _Pending("accompany", f"Accompany track {track + 1}", self.document.state)
-        return self._submit(pending, pattern=self.document.pattern, track=track)
+        return self._submit(
+            pending, pattern=self.document.pattern, track=track, seed=self._next_seed()
+        )
+
+    def _next_seed(self) -> int:
+        """A new seed for each fill or accompaniment: asking again gives another take."""
+        self._takes += 1
+        return self._takes
 
     def cancel_generation(self) -> None:
         for request in list(self._pending):
@@ -787,6 +803,8 @@ class MainWindow(QMainWindow):
         else:
             state = Document(take.pattern, provenance=take.provenance, seed=pending.seed)
         self._take = take
+        if pending.kind == "generate" and pending.seed is not None:
+            self.seed_box.setValue(pending.seed)
         if doc.is_open:
             doc.push_state(pending.label, state)
         else:

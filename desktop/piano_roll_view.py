@@ -569,7 +569,7 @@ class PianoRollView(QWidget):
         align = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
         for number, line in zip((bars + 1).tolist(), lines, strict=True):
             text_rect = QRectF(line.x1() + 3, 0, bar_px * step, self.RULER_HEIGHT - 3)
-            label = f"{number} 🔒" if number - 1 in self.locked_bars else str(number)
+            label = f"{number} (locked)" if number - 1 in self.locked_bars else str(number)
             painter.drawText(text_rect, align, label)
         painter.restore()
         painter.setPen(QPen(colors.ROLL_BAR_LINE, 1))

@@ -1,14 +1,33 @@
 # SPDX-License-Identifier: MIT
-"""The track list: one row per track with its colour, name, program, channel, notes, and
-mute, solo and lock toggles. It never changes the pattern itself: it asks the main window,
-which makes each change an undo step (mute and solo are a mixer's buttons, not undone)."""
+"""The track list: one row per track with its colour, name, program, channel, note count, and
+mute, solo and lock toggles.
+
+It never changes the pattern itself. An edit in a cell (a name typed, a program or channel
+chosen, a toggle clicked) becomes a request signal; the main window applies it (an undo step;
+mute and solo are a mixer's buttons, not undone) and shows the result again with
+:meth:`TrackList.set_pattern` and :meth:`TrackList.set_states`. Until then the cells keep
+showing the pattern as it is, so a request the window refuses leaves nothing wrong on screen.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSignalBlocker,
+    Qt,
+    Signal,
+)
 from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
     QAbstractItemView,
+    QComboBox,
     QHeaderView,
+    QLineEdit,
+    QSpinBox,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QWidget,
@@ -21,29 +40,122 @@ from engine.music import DRUM_CHANNEL, Pattern, Track
 COLUMNS = ("", "Track", "Program", "Ch", "Notes", "M", "S", "🔒")
 SWATCH, NAME, PROGRAM, CHANNEL, NOTES, MUTE, SOLO, LOCK = range(len(COLUMNS))
 TOGGLES = (MUTE, SOLO, LOCK)
+#: Header tool tips of the columns that need one.
+COLUMN_TIPS = {
+    NAME: "Double-click or F2 to rename",
+    PROGRAM: "General MIDI program (drums: the kit); double-click or F2 to choose",
+    CHANNEL: "MIDI channel 1-16 (drums play on 10); double-click or F2 to change",
+    MUTE: "Mute",
+    SOLO: "Solo",
+    LOCK: "Lock the track against generation",
+}
+_Index = QModelIndex | QPersistentModelIndex
 
 
 def program_label(track: Track) -> str:
     """``"1 Acoustic Grand Piano"`` (General MIDI numbers from 1); drums name their kit."""
-    if track.is_drum:
-        return f"Drums (kit {track.program + 1})"
-    return f"{track.program + 1} {program_name(track.program)}"
+    return program_choice(track.program, track.is_drum)
 
 
-def parse_program(text: str) -> int | None:
-    """The 0-based program a user typed: ``"34"`` or ``"34 Electric Bass"`` (1..128)."""
-    head = text.strip().split(" ", 1)[0]
-    if not head.isdigit():
-        return None
-    number = int(head)
-    return number - 1 if 1 <= number <= 128 else None
+def program_choice(program: int, is_drum: bool) -> str:
+    """How program ``program`` (0..127) is shown and offered: ``"34 Electric Bass (finger)"``,
+    or ``"Drums (kit 1)"`` on a drum track."""
+    if is_drum:
+        return f"Drums (kit {program + 1})"
+    return f"{program + 1} {program_name(program)}"
+
+
+class ChannelBox(QSpinBox):
+    """A MIDI channel 1..16 as users count them; the arrows step over 10, which General MIDI
+    keeps for drums (typing 10 on a pitched track is ignored when committed)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(1, 16)
+        self.setAccelerated(False)
+
+    def stepBy(self, steps: int) -> None:
+        value = self.value() + steps
+        if value == DRUM_CHANNEL + 1:
+            value += 1 if steps > 0 else -1
+        self.setValue(min(max(value, 1), 16))
+
+
+class _RequestDelegate(QStyledItemDelegate):
+    """Editors of the name, program and channel cells. Committing an editor does not write the
+    cell: it hands the value to the track list, which checks it and emits a request."""
+
+    def __init__(self, owner: TrackList) -> None:
+        super().__init__(owner)
+        self._owner = owner
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: _Index) -> QWidget:
+        track = self._owner.track_at(index.row())
+        column = index.column()
+        if column == PROGRAM and track is not None:
+            combo = QComboBox(parent)
+            combo.addItems([program_choice(p, track.is_drum) for p in range(128)])
+            combo.setMaxVisibleItems(16)
+            # Choosing an entry commits at once (as a menu would), not when focus leaves.
+            combo.activated.connect(lambda _row: self._commit_and_close(combo))
+            return combo
+        if column == CHANNEL and track is not None:
+            return ChannelBox(parent)
+        editor = super().createEditor(parent, option, index)
+        if isinstance(editor, QLineEdit):
+            editor.setPlaceholderText("Track name")
+        return editor
+
+    def setEditorData(self, editor: QWidget, index: _Index) -> None:
+        """Editors open on the track's value (not the cell's text, e.g. "(unnamed)")."""
+        track = self._owner.track_at(index.row())
+        if track is None:
+            super().setEditorData(editor, index)
+        elif isinstance(editor, QComboBox):
+            editor.setCurrentIndex(track.program)
+        elif isinstance(editor, QSpinBox):
+            editor.setValue(track.channel + 1)
+        elif isinstance(editor, QLineEdit):
+            editor.setText(track.name)
+            editor.selectAll()
+        else:
+            super().setEditorData(editor, index)
+
+    def setModelData(
+        self, editor: QWidget, model: QAbstractItemModel, index: _Index
+    ) -> None:
+        if isinstance(editor, QComboBox):
+            self._owner.request(index.row(), index.column(), editor.currentIndex())
+        elif isinstance(editor, QSpinBox):
+            self._owner.request(index.row(), index.column(), editor.value() - 1)
+        elif isinstance(editor, QLineEdit):
+            self._owner.request(index.row(), index.column(), editor.text())
+
+    def _commit_and_close(self, editor: QWidget) -> None:
+        self.commitData.emit(editor)
+        self.closeEditor.emit(editor, QAbstractItemDelegate.EndEditHint.NoHint)
 
 
 class TrackList(QTableWidget):
     """Lists a pattern's tracks; its swatches match the piano roll's note colours.
 
-    Double-click (or F2) a name, program or channel to change it; click M, S or the lock to
-    toggle them. Signals carry 0-based track indices, programs and channels.
+    Double-click (or F2) a name, program or channel to change it; click M, S or the lock (or
+    press Space on one) to toggle it. All indices, programs and channels are 0-based.
+
+    Signals
+    -------
+    current_track_changed(int)
+        Another row became current (the piano roll then edits that track). Also emitted by
+        :meth:`set_pattern` when fewer tracks move the current row.
+    rename_requested(int, str)
+        Track index, the new name (stripped, never empty, different from the old one).
+    program_requested(int, int)
+        Track index, General MIDI program 0..127 (on a drum track: the kit).
+    channel_requested(int, int)
+        Track index, MIDI channel 0..15 (never 9 for a pitched track; drums cannot change).
+    mute_toggled(int, bool), solo_toggled(int, bool), lock_toggled(int, bool)
+        Track index and the state asked for. The toggle shows it once :meth:`set_states`
+        confirms it.
     """
 
     current_track_changed = Signal(int)
@@ -70,115 +182,166 @@ class TrackList(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)
-        for column, tip in ((MUTE, "Mute"), (SOLO, "Solo"), (LOCK, "Lock against generation")):
+        for column, tip in COLUMN_TIPS.items():
             item = self.horizontalHeaderItem(column)
             if item is not None:
                 item.setToolTip(tip)
+        self._delegate = _RequestDelegate(self)
+        for column in (NAME, PROGRAM, CHANNEL):
+            self.setItemDelegateForColumn(column, self._delegate)
         self._pattern: Pattern | None = None
+        #: The toggles' states as the window last set them: {MUTE: rows, SOLO: ..., LOCK: ...}.
+        self._states: dict[int, frozenset[int]] = {column: frozenset() for column in TOGGLES}
+        self._signals = {MUTE: self.mute_toggled, SOLO: self.solo_toggled, LOCK: self.lock_toggled}
         self.itemChanged.connect(self._on_item_changed)
         self.currentCellChanged.connect(self._on_current_cell)
 
+    # --- state -------------------------------------------------------------------------------
+    @property
+    def pattern(self) -> Pattern | None:
+        """The pattern shown (None: no rows)."""
+        return self._pattern
+
     @property
     def current_track(self) -> int:
-        row = self.currentRow()
-        return max(row, 0)
+        """The current row's track index (0 while no row is current)."""
+        return max(self.currentRow(), 0)
 
     def select_track(self, index: int) -> None:
+        """Make track ``index`` current (emits :attr:`current_track_changed` if it changes);
+        indices with no row are ignored."""
         if 0 <= index < self.rowCount():
             self.setCurrentCell(index, NAME)
 
+    def track_at(self, row: int) -> Track | None:
+        """The track shown in ``row`` (None: no such row)."""
+        pattern = self._pattern
+        if pattern is None or not 0 <= row < len(pattern.tracks):
+            return None
+        return pattern.tracks[row]
+
     def set_pattern(self, pattern: Pattern | None) -> None:
-        """Show the tracks of ``pattern`` (None: no rows); the current row stays if it can."""
-        current = self.currentRow()
+        """Show the tracks of ``pattern`` (None: no rows); the current row stays if it can.
+
+        Emits no request. Cells are updated in place, so calling this on every edit (every
+        step of a drag) costs a few text comparisons per track.
+        """
+        old_row = self.currentRow()
         self._pattern = pattern
         tracks = () if pattern is None else pattern.tracks
         with QSignalBlocker(self):
-            self.setRowCount(len(tracks))
+            if self.rowCount() != len(tracks):
+                self.setRowCount(len(tracks))
             for row, track in enumerate(tracks):
-                swatch = QTableWidgetItem()
-                swatch.setData(Qt.ItemDataRole.DecorationRole, track_color(row))
-                swatch.setToolTip(f"Notes of this track are drawn in {track_color(row).name()}")
-                swatch.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-                self.setItem(row, SWATCH, swatch)
-                self.setItem(row, NAME, QTableWidgetItem(track.name or "(unnamed)"))
-                program = QTableWidgetItem(program_label(track))
-                program.setToolTip("General MIDI program: type its number (1-128)")
-                self.setItem(row, PROGRAM, program)
-                channel = self._number_item(track.channel + 1)
-                if track.is_drum:
-                    channel.setFlags(channel.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                    channel.setToolTip("Drums play on channel 10")
-                self.setItem(row, CHANNEL, channel)
-                notes = self._number_item(len(track.notes))
-                notes.setFlags(notes.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.setItem(row, NOTES, notes)
-                for column in TOGGLES:
-                    if self.item(row, column) is not None:
-                        continue  # keeps its state; set_states changes it
-                    toggle = QTableWidgetItem()
-                    toggle.setFlags(
-                        Qt.ItemFlag.ItemIsEnabled
-                        | Qt.ItemFlag.ItemIsUserCheckable
-                        | Qt.ItemFlag.ItemIsSelectable
-                    )
-                    toggle.setCheckState(Qt.CheckState.Unchecked)
-                    self.setItem(row, column, toggle)
-            if tracks:
-                self.setCurrentCell(min(max(current, 0), len(tracks) - 1), NAME)
+                self._fill_row(row, track)
+            new_row = min(max(old_row, 0), len(tracks) - 1)
+            if tracks and self.currentRow() != new_row:
+                self.setCurrentCell(new_row, NAME)
+        if new_row >= 0 and old_row >= 0 and new_row != old_row:
+            self.current_track_changed.emit(new_row)
 
     def set_states(self, muted: set[int], soloed: set[int], locked: set[int]) -> None:
         """Show which tracks are muted, soloed and locked (emits nothing)."""
+        self._states = {MUTE: frozenset(muted), SOLO: frozenset(soloed), LOCK: frozenset(locked)}
         with QSignalBlocker(self):
             for row in range(self.rowCount()):
-                for column, chosen in ((MUTE, muted), (SOLO, soloed), (LOCK, locked)):
-                    item = self.item(row, column)
-                    if item is not None:
-                        state = Qt.CheckState.Checked if row in chosen else Qt.CheckState.Unchecked
-                        item.setCheckState(state)
+                for column in TOGGLES:
+                    self._show_toggle(row, column)
 
     def is_checked(self, row: int, column: int) -> bool:
+        """Whether the toggle in ``row`` and ``column`` (MUTE, SOLO or LOCK) shows as on."""
         item = self.item(row, column)
         return item is not None and item.checkState() == Qt.CheckState.Checked
-
-    def _on_current_cell(self, row: int, column: int, old_row: int, old_column: int) -> None:
-        if row >= 0 and row != old_row:
-            self.current_track_changed.emit(row)
-
-    def _on_item_changed(self, item: QTableWidgetItem) -> None:
-        pattern = self._pattern
-        row, column = item.row(), item.column()
-        if pattern is None or not 0 <= row < len(pattern.tracks):
-            return
-        track = pattern.tracks[row]
-        if column in TOGGLES:
-            on = item.checkState() == Qt.CheckState.Checked
-            signal = {MUTE: self.mute_toggled, SOLO: self.solo_toggled, LOCK: self.lock_toggled}
-            signal[column].emit(row, on)
-            return
-        text = item.text().strip()
-        if column == NAME and text and text != track.name:
-            self.rename_requested.emit(row, text)
-        elif column == PROGRAM:
-            program = parse_program(text)
-            if program is not None and program != track.program:
-                self.program_requested.emit(row, program)
-        elif column == CHANNEL and text.isdigit():
-            channel = int(text) - 1
-            valid = 0 <= channel < 16 and (channel == DRUM_CHANNEL) == track.is_drum
-            if valid and channel != track.channel:
-                self.channel_requested.emit(row, channel)
-        # Whatever was typed, show the track as it is until the window applies a change (later:
-        # the item being edited must not be replaced inside its own signal).
-        QTimer.singleShot(0, lambda: self.set_pattern(self._pattern))
-
-    @staticmethod
-    def _number_item(value: int) -> QTableWidgetItem:
-        item = QTableWidgetItem(str(value))
-        alignment = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        item.setTextAlignment(alignment)
-        return item
 
     def cell_text(self, row: int, column: int) -> str:
         """The text shown in a cell ("" where the cell is empty)."""
         item = self.item(row, column)
         return "" if item is None else item.text()
+
+    # --- requests ----------------------------------------------------------------------------
+    def request(self, row: int, column: int, value: int | str) -> None:
+        """Emit the request an editor's ``value`` means for ``row`` and ``column``, if it is a
+        valid change: a non-empty new name, a new program 0..127, a new channel 0..15 that
+        keeps drums, and only drums, on channel 10. Anything else is dropped silently."""
+        track = self.track_at(row)
+        if track is None:
+            return
+        if column == NAME and isinstance(value, str):
+            name = value.strip()
+            if name and name != track.name:
+                self.rename_requested.emit(row, name)
+        elif column == PROGRAM and isinstance(value, int):
+            if 0 <= value <= 127 and value != track.program:
+                self.program_requested.emit(row, value)
+        elif column == CHANNEL and isinstance(value, int):
+            valid = 0 <= value <= 15 and (value == DRUM_CHANNEL) == track.is_drum
+            if valid and value != track.channel:
+                self.channel_requested.emit(row, value)
+
+    # --- filling -----------------------------------------------------------------------------
+    def _cell(self, row: int, column: int, flags: Qt.ItemFlag) -> QTableWidgetItem:
+        """The item of a cell, made on first use; its flags set to ``flags``."""
+        item = self.item(row, column)
+        if item is None:
+            item = QTableWidgetItem()
+            if column in (CHANNEL, NOTES):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            elif column in TOGGLES:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.setItem(row, column, item)
+        if item.flags() != flags:
+            item.setFlags(flags)
+        return item
+
+    @staticmethod
+    def _set(item: QTableWidgetItem, text: str, tip: str = "") -> None:
+        if item.text() != text:
+            item.setText(text)
+        if item.toolTip() != tip:
+            item.setToolTip(tip)
+
+    def _fill_row(self, row: int, track: Track) -> None:
+        shown = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        editable = shown | Qt.ItemFlag.ItemIsEditable
+        swatch = self._cell(row, SWATCH, shown)
+        color = track_color(row)
+        if swatch.data(Qt.ItemDataRole.DecorationRole) != color:
+            swatch.setData(Qt.ItemDataRole.DecorationRole, color)
+            swatch.setToolTip(f"Notes of this track are drawn in {color.name()}")
+        self._set(self._cell(row, NAME, editable), track.name or "(unnamed)", track.name)
+        self._set(self._cell(row, PROGRAM, editable), program_label(track))
+        if track.is_drum:
+            channel = self._cell(row, CHANNEL, shown)
+            self._set(channel, str(track.channel + 1), "Drums play on channel 10")
+        else:
+            self._set(self._cell(row, CHANNEL, editable), str(track.channel + 1))
+        self._set(self._cell(row, NOTES, shown), str(len(track.notes)))
+        for column in TOGGLES:
+            self._cell(row, column, shown | Qt.ItemFlag.ItemIsUserCheckable)
+            self._show_toggle(row, column)
+
+    def _show_toggle(self, row: int, column: int) -> None:
+        item = self.item(row, column)
+        if item is None:
+            return
+        on = row in self._states[column]
+        state = Qt.CheckState.Checked if on else Qt.CheckState.Unchecked
+        if item.data(Qt.ItemDataRole.CheckStateRole) is None or item.checkState() != state:
+            item.setCheckState(state)
+
+    # --- slots -------------------------------------------------------------------------------
+    def _on_current_cell(self, row: int, column: int, old_row: int, old_column: int) -> None:
+        if row >= 0 and row != old_row:
+            self.current_track_changed.emit(row)
+
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        """A toggle was clicked: ask for its new state, then show the state the window has
+        set (by now, if it applied the request at once)."""
+        row, column = item.row(), item.column()
+        if column not in TOGGLES or self.track_at(row) is None:
+            return
+        asked = item.checkState() == Qt.CheckState.Checked
+        if asked != (row in self._states[column]):
+            self._signals[column].emit(row, asked)
+        with QSignalBlocker(self):
+            self._show_toggle(row, column)
