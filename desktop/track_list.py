@@ -37,7 +37,7 @@ from desktop.colors import track_color
 from engine.gm import program_name
 from engine.music import DRUM_CHANNEL, Pattern, Track
 
-COLUMNS = ("", "Track", "Program", "Ch", "Notes", "M", "S", "🔒")
+COLUMNS = ("", "Track", "Program", "Ch", "Notes", "M", "S", "Lock")
 SWATCH, NAME, PROGRAM, CHANNEL, NOTES, MUTE, SOLO, LOCK = range(len(COLUMNS))
 TOGGLES = (MUTE, SOLO, LOCK)
 #: Header tool tips of the columns that need one.
@@ -63,6 +63,15 @@ def program_choice(program: int, is_drum: bool) -> str:
     if is_drum:
         return f"Drums (kit {program + 1})"
     return f"{program + 1} {program_name(program)}"
+
+
+def parse_program(text: str) -> int | None:
+    """The 0-based program a typed cell means: ``"34"`` or ``"34 Electric Bass"`` (1..128)."""
+    head = text.strip().split(" ", 1)[0]
+    if not head.isdigit():
+        return None
+    number = int(head)
+    return number - 1 if 1 <= number <= 128 else None
 
 
 class ChannelBox(QSpinBox):
@@ -121,9 +130,7 @@ class _RequestDelegate(QStyledItemDelegate):
         else:
             super().setEditorData(editor, index)
 
-    def setModelData(
-        self, editor: QWidget, model: QAbstractItemModel, index: _Index
-    ) -> None:
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: _Index) -> None:
         if isinstance(editor, QComboBox):
             self._owner.request(index.row(), index.column(), editor.currentIndex())
         elif isinstance(editor, QSpinBox):
@@ -335,13 +342,27 @@ class TrackList(QTableWidget):
             self.current_track_changed.emit(row)
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
-        """A toggle was clicked: ask for its new state, then show the state the window has
-        set (by now, if it applied the request at once)."""
+        """A cell was changed (a toggle clicked, or a text set by code rather than through
+        the editors, which write nothing): ask for the change, then show the track as the
+        window has left it (changed by now, if it applied the request at once)."""
         row, column = item.row(), item.column()
-        if column not in TOGGLES or self.track_at(row) is None:
+        if self.track_at(row) is None:
             return
-        asked = item.checkState() == Qt.CheckState.Checked
-        if asked != (row in self._states[column]):
-            self._signals[column].emit(row, asked)
-        with QSignalBlocker(self):
-            self._show_toggle(row, column)
+        if column in TOGGLES:
+            asked = item.checkState() == Qt.CheckState.Checked
+            if asked != (row in self._states[column]):
+                self._signals[column].emit(row, asked)
+            with QSignalBlocker(self):
+                self._show_toggle(row, column)
+            return
+        text = item.text()
+        if column == NAME:
+            self.request(row, NAME, text)
+        elif column == PROGRAM and (program := parse_program(text)) is not None:
+            self.request(row, PROGRAM, program)
+        elif column == CHANNEL and text.strip().isdigit():
+            self.request(row, CHANNEL, int(text) - 1)
+        track = self.track_at(row)
+        if track is not None:
+            with QSignalBlocker(self):
+                self._fill_row(row, track)
