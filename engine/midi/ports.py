@@ -192,6 +192,43 @@ def _no_such_port(kind: str, wanted: str, names: Sequence[str], api: str) -> Por
     return PortError(wanted, f"no such {kind} port", advice)
 
 
+def _open(
+    port: rtmidi.MidiOut | rtmidi.MidiIn,
+    kind: str,
+    name: str,
+    api: str,
+    virtual: bool,
+    client: str,
+    option: str,
+) -> str:
+    """Open ``port`` (a fresh rtmidi object) as a virtual port or onto an existing one; return
+    the name the MIDI system shows. On failure the rtmidi object is freed and PortError says
+    why (``kind`` is "output" or "input"; ``option`` the command-line flag naming a port)."""
+    try:
+        if virtual:
+            if api == "winmm":
+                raise PortError(
+                    name,
+                    "Windows cannot make virtual MIDI ports",
+                    "Install a loopback driver (for example loopMIDI), create a port there "
+                    f"and give its name ({option} NAME)",
+                )
+            port.open_virtual_port(name)
+            return f"{client}:{name}"
+        ports = list(port.get_ports())
+        index = _find_port(ports, name)
+        if index is None:
+            raise _no_such_port(kind, name, ports, api)
+        port.open_port(index, "out" if kind == "output" else "in")
+        return str(ports[index])
+    except PortError:
+        port.delete()
+        raise
+    except (rtmidi.RtMidiError, RuntimeError) as error:
+        port.delete()
+        raise _open_error(kind, name, api, error) from error
+
+
 def list_output_ports(api: str | None = None) -> list[str]:
     """Names of the ports Barforge can send to (other programs' inputs)."""
     api = choose_api(api)
@@ -248,30 +285,7 @@ class MidiOutput:
                 self._out = rtmidi.MidiOut(rtapi=API_NAMES[self.api], name=client)
             except (rtmidi.RtMidiError, RuntimeError) as error:
                 raise _open_error("output", name, self.api, error) from error
-        try:
-            if virtual:
-                if self.api == "winmm":
-                    raise PortError(
-                        name,
-                        "Windows cannot make virtual MIDI ports",
-                        "Install a loopback driver (for example loopMIDI), create a port there "
-                        "and give its name (--port NAME)",
-                    )
-                self._out.open_virtual_port(name)
-                self.name = f"{client}:{name}"
-            else:
-                ports = list(self._out.get_ports())
-                index = _find_port(ports, name)
-                if index is None:
-                    raise _no_such_port("output", name, ports, self.api)
-                self._out.open_port(index, "out")
-                self.name = ports[index]
-        except PortError:
-            self._out.delete()
-            raise
-        except (rtmidi.RtMidiError, RuntimeError) as error:
-            self._out.delete()
-            raise _open_error("output", name, self.api, error) from error
+        self.name = _open(self._out, "output", name, self.api, virtual, client, "--port")
         self._closed = False
 
     def send(self, message: Sequence[int]) -> None:
@@ -350,30 +364,7 @@ class MidiInput:
             except (rtmidi.RtMidiError, RuntimeError) as error:
                 raise _open_error("input", name, self.api, error) from error
         self._in.ignore_types(sysex=True, timing=False, active_sense=True)
-        try:
-            if virtual:
-                if self.api == "winmm":
-                    raise PortError(
-                        name,
-                        "Windows cannot make virtual MIDI ports",
-                        "Install a loopback driver (for example loopMIDI), create a port there "
-                        "and give its name (--in-port NAME)",
-                    )
-                self._in.open_virtual_port(name)
-                self.name = f"{client}:{name}"
-            else:
-                ports = list(self._in.get_ports())
-                index = _find_port(ports, name)
-                if index is None:
-                    raise _no_such_port("input", name, ports, self.api)
-                self._in.open_port(index, "in")
-                self.name = ports[index]
-        except PortError:
-            self._in.delete()
-            raise
-        except (rtmidi.RtMidiError, RuntimeError) as error:
-            self._in.delete()
-            raise _open_error("input", name, self.api, error) from error
+        self.name = _open(self._in, "input", name, self.api, virtual, client, "--in-port")
         self._lock = threading.Lock()
         self._closed = False
         # rtmidi stamps each message with the seconds since the previous one, measured by the
