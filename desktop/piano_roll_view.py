@@ -347,6 +347,11 @@ class PianoRollView(QWidget):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colors.ROLL_BLACK_ROW)
         painter.drawRects(black)
+        self._paint_octave_lines(painter, roll, view)
+
+    def _paint_octave_lines(self, painter: QPainter, roll: QRectF, view: Viewport) -> None:
+        """A line under each C, where rows are tall enough to see it."""
+        row_px = roll.height() / view.n_pitches
         if row_px >= 2:
             lines = [
                 QLineF(roll.left(), y, roll.right(), y)
@@ -471,15 +476,7 @@ class PianoRollView(QWidget):
         target = QRectF(roll.left(), top, width, n_rows * row_px)
         painter.drawImage(target, image)
         del canvas  # the image only borrowed it, until drawImage returned
-        if row_px >= 2:
-            lines = [
-                QLineF(roll.left(), y, roll.right(), y)
-                for p in self._rows(view)
-                if p % 12 == 0
-                for y in [round(self._row_top(roll, view, p) + row_px) - 0.5]
-            ]
-            painter.setPen(QPen(colors.ROLL_OCTAVE_LINE, 1))
-            painter.drawLines(lines)
+        self._paint_octave_lines(painter, roll, view)
 
     def _bar_rects(
         self, roll: QRectF, pattern: Pattern, view: Viewport, bars: frozenset[int], top: float
