@@ -109,11 +109,9 @@ class _Pending:
 
     kind: str
     label: str
-    state: Document | None  # the document when it was asked (None: nothing was open)
     bars: tuple[int, ...] | None = None
     tracks: tuple[int, ...] | None = None
     seed: int | None = None
-    submitted: float = 0.0
 
 
 class MainWindow(QMainWindow):
@@ -663,7 +661,6 @@ class MainWindow(QMainWindow):
             return None
         if not self.service.running:
             self.start_worker()
-        pending.submitted = time.perf_counter()
         try:
             request = self.service.submit(pending.kind, slot="edit", **params)
         except (ValueError, RuntimeError) as error:
@@ -681,8 +678,7 @@ class MainWindow(QMainWindow):
         """Generate the model's phrase for ``seed`` (default: the seed box) as a new state of
         the document (one undo step; a new untitled project when nothing is open)."""
         value = self.seed_box.value() if seed is None else int(seed)
-        state = self.document.state if self.document.is_open else None
-        pending = _Pending("generate", f"Generate seed {value}", state, seed=value)
+        pending = _Pending("generate", f"Generate seed {value}", seed=value)
         return self._submit(pending, seed=value)
 
     def _target_cells(self, bars: list[int] | None) -> tuple[list[int] | None, list[int] | None]:
@@ -715,7 +711,6 @@ class MainWindow(QMainWindow):
         pending = _Pending(
             "regenerate",
             label,
-            self.document.state,
             tuple(target_bars) if target_bars is not None else None,
             tuple(target_tracks) if target_tracks is not None else None,
         )
@@ -741,7 +736,7 @@ class MainWindow(QMainWindow):
         """Generate everything not locked around what is (one undo step)."""
         if not self.document.is_open:
             return None
-        pending = _Pending("inpaint", "Fill around locks", self.document.state)
+        pending = _Pending("inpaint", "Fill around locks")
         return self._submit(
             pending,
             pattern=self.document.pattern,
@@ -754,7 +749,7 @@ class MainWindow(QMainWindow):
         if not self.document.is_open:
             return None
         track = self.editor.track
-        pending = _Pending("accompany", f"Accompany track {track + 1}", self.document.state)
+        pending = _Pending("accompany", f"Accompany track {track + 1}")
         return self._submit(
             pending, pattern=self.document.pattern, track=track, seed=self._next_seed()
         )
