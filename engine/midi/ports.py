@@ -231,20 +231,18 @@ def _open(
 
 def list_output_ports(api: str | None = None) -> list[str]:
     """Names of the ports Barforge can send to (other programs' inputs)."""
-    api = choose_api(api)
-    with _quiet_stderr():
-        probe = rtmidi.MidiOut(rtapi=API_NAMES[api], name=f"{APP_PORT_NAME} list")
-    try:
-        return list(probe.get_ports())
-    finally:
-        probe.delete()
+    return _list_ports(rtmidi.MidiOut, api)
 
 
 def list_input_ports(api: str | None = None) -> list[str]:
     """Names of the ports Barforge can listen to (other programs' outputs)."""
+    return _list_ports(rtmidi.MidiIn, api)
+
+
+def _list_ports(kind: type[rtmidi.MidiOut] | type[rtmidi.MidiIn], api: str | None) -> list[str]:
     api = choose_api(api)
     with _quiet_stderr():
-        probe = rtmidi.MidiIn(rtapi=API_NAMES[api], name=f"{APP_PORT_NAME} list")
+        probe = kind(rtapi=API_NAMES[api], name=f"{APP_PORT_NAME} list")
     try:
         return list(probe.get_ports())
     finally:
