@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""A pattern's notes as numpy arrays, and the pure computations the piano roll paints from.
+"""A pattern's notes as numpy arrays, and the visible-note search the piano roll paints from.
 
-Nothing here knows Qt, so the visible-note search and the pixel merging are tested directly.
+Nothing here knows Qt, so the visible-note search is tested directly.
 """
 
 from __future__ import annotations
@@ -64,26 +64,3 @@ def visible_notes(
     pitches = notes.pitches[first:last]
     keep = (ends > start_tick) & (pitches + 1 > low_pitch) & (pitches < high_pitch)
     return np.flatnonzero(keep) + first
-
-
-def merge_spans(x0: IntArray, x1: IntArray, rows: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-    """Merge spans ``[x0, x1)`` that overlap or touch on the same row into one span.
-
-    Used when notes are narrower than a few pixels: thousands of notes then become a few
-    hundred rectangles that look the same. Returns ``(x0, x1, rows)`` sorted by row, then x0.
-    """
-    if len(x0) == 0:
-        return x0, x1, rows
-    order = np.lexsort((x0, rows))
-    x0, x1, rows = x0[order], x1[order], rows[order]
-    # Keys that order (row, x) as one integer, so one running maximum serves all rows at once.
-    offset = min(int(x0.min()), 0)
-    width = int(x1.max()) - offset + 1
-    k0 = rows * width + (x0 - offset)
-    k1 = rows * width + (x1 - offset)
-    reach = np.maximum.accumulate(k1)
-    new_run = np.ones(len(k0), dtype=bool)
-    new_run[1:] = k0[1:] > reach[:-1]
-    heads = np.flatnonzero(new_run)
-    tails = np.append(heads[1:], len(k0)) - 1
-    return x0[heads], x0[heads] + (reach[tails] - k0[heads]), rows[heads]

@@ -21,7 +21,7 @@ from pytestqt.qtbot import QtBot
 from desktop.app import application, main
 from desktop.colors import track_color
 from desktop.main_window import MainWindow
-from desktop.note_table import TrackNotes, merge_spans, note_tables, visible_notes
+from desktop.note_table import TrackNotes, note_tables, visible_notes
 from desktop.piano_roll_view import EMPTY_HINT, PianoRollView
 from desktop.track_list import CHANNEL, NAME, NOTES, PROGRAM
 from desktop.viewport import Viewport, fit_viewport, scroll_pitch, zoom_time
@@ -333,20 +333,6 @@ def test_visible_notes_match_brute_force() -> None:
             & (notes.pitches < high)
         )
         np.testing.assert_array_equal(visible_notes(notes, start, end, low, high), expected)
-
-
-def test_merge_spans_merges_touching_spans_per_row() -> None:
-    x0 = np.array([10, 0, 4, 20, 3, 9], dtype=np.int64)
-    x1 = np.array([12, 5, 8, 21, 6, 10], dtype=np.int64)
-    rows = np.array([1, 1, 1, 1, 2, 2], dtype=np.int64)
-    left, right, merged_rows = merge_spans(x0, x1, rows)
-    assert list(zip(left.tolist(), right.tolist(), merged_rows.tolist(), strict=True)) == [
-        (0, 8, 1),
-        (10, 12, 1),
-        (20, 21, 1),
-        (3, 6, 2),
-        (9, 10, 2),
-    ]
 
 
 def test_fit_viewport_and_zoom() -> None:
