@@ -12,10 +12,11 @@ from types import FrameType
 
 from engine.live import messages as mm
 from engine.live.clock import check_bpm
-from engine.live.player import Player, PlayerListener
 from engine.midi.files import MidiFileError, read_midi_file
-from engine.midi.ports import MidiInput, MidiOutput, PortError
 from engine.music import Pattern
+
+# The player and the ports (rtmidi) are imported when a command runs: every other
+# `barforge` command starts without them.
 
 
 def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,16 +64,6 @@ def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     panic.add_argument("--midi-api", metavar="API", help="as for barforge live")
 
 
-class _Report(PlayerListener):
-    def __init__(self) -> None:
-        self.error: Exception | None = None
-        self.failed = threading.Event()
-
-    def error_raised(self, error: Exception) -> None:
-        self.error = error
-        self.failed.set()
-
-
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
@@ -88,6 +79,18 @@ def _load(args: argparse.Namespace) -> Pattern:
 
 
 def main_live(args: argparse.Namespace) -> int:
+    from engine.live.player import Player, PlayerListener
+    from engine.midi.ports import MidiInput, MidiOutput, PortError
+
+    class _Report(PlayerListener):
+        def __init__(self) -> None:
+            self.error: Exception | None = None
+            self.failed = threading.Event()
+
+        def error_raised(self, error: Exception) -> None:
+            self.error = error
+            self.failed.set()
+
     name = "barforge live"
     try:
         if args.bpm is not None:
@@ -162,6 +165,8 @@ def main_live(args: argparse.Namespace) -> int:
 def main_panic(args: argparse.Namespace) -> int:
     """Note-off for every key, then sustain off, all notes off and all sound off, on all 16
     channels: another process cannot know which notes sound, so it releases them all."""
+    from engine.midi.ports import MidiOutput, PortError
+
     try:
         port = MidiOutput(args.port, api=args.midi_api, virtual=False)
     except PortError as error:
