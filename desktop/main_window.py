@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.document import EditDocument
+from desktop.grids import DEFAULT_GRID, GRIDS
 from desktop.piano_roll_view import PianoRollView
 from desktop.roll_tools import RollEditor
 from desktop.track_list import TrackList
@@ -70,9 +71,6 @@ ABOUT_TEXT = (
 MAX_WARNING_CHARS = 90
 #: Seconds between autosaves of a project with changes.
 AUTOSAVE_SEC = 5.0
-#: Snap grids offered, as (label, fraction of a quarter note).
-GRIDS = (("1/4", 1.0), ("1/8", 0.5), ("1/16", 0.25), ("1/32", 0.125), ("1/8 triplet", 1 / 3))
-DEFAULT_GRID = "1/16"
 
 
 def _plural(count: int, word: str) -> str:
