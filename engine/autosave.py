@@ -207,7 +207,8 @@ class Autosaver:
         """Write ``project`` to the recovery file, atomically, if it changed since the last save.
 
         "Changed" is judged cheaply: another document object (documents are immutable, so the
-        history hands over a new one for every edit), or other track states, favourites or view.
+        history hands over a new one for every edit), or other track states, favourites, ideas
+        or view.
 
         Parameters
         ----------
@@ -261,7 +262,7 @@ def _rest_token(project: Project) -> tuple[Any, ...] | None:
         view = json.dumps(project.view, allow_nan=False)
     except (TypeError, ValueError):
         return None
-    return (project.track_states, project.favourites, view)
+    return (project.track_states, project.favourites, project.ideas, project.adopted, view)
 
 
 def _remove_session_files(directory: Path, session_id: str) -> None:

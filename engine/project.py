@@ -3,8 +3,10 @@
 
 A :class:`Project` is the undoable :class:`~engine.history.Document` (pattern, locks,
 provenance, seed, output settings) plus what undo does not cover: each track's mute, solo, lock
-and colour (:class:`TrackState`), the favourite seeds, and a free-form ``view`` (zoom, scroll)
-that the app fills as it likes. The format is described in ``docs/project-format.md``.
+and colour (:class:`TrackState`), the favourite seeds, the browser's ideas (the takes the
+composer starred and the states they adopted, each an :class:`Idea`), and a free-form ``view``
+(zoom, scroll) that the app fills as it likes. The format is described in
+``docs/project-format.md``.
 
 :func:`save_project` writes atomically (a temporary file renamed over the target), so a crash
 or a full disk leaves the old file as it was. :func:`load_project` checks everything and raises
@@ -33,7 +35,9 @@ from engine.music import MAX_TEMPO_US, Note, Pattern, TimeSignature, Track
 #: The ``"format"`` value that marks a Barforge project file.
 PROJECT_FORMAT = "barforge-project"
 #: The newest format version this code reads and the one it writes.
-PROJECT_VERSION = 1
+PROJECT_VERSION = 2
+#: At most this many adopted states are kept (the oldest go first).
+MAX_ADOPTED = 100
 #: File name suffix of project files.
 PROJECT_SUFFIX = ".barforge"
 #: Files above this size are refused before parsing (a million notes take about 25 MiB).
@@ -84,6 +88,44 @@ class TrackState:
             object.__setattr__(self, "colour", self.colour.lower())
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Idea:
+    """A take the composer kept from the browser: starred as a favourite, or adopted.
+
+    Parameters
+    ----------
+    label : str
+        What the browser shows (``"Seed 7 · var 3"``).
+    pattern : Pattern
+        The notes exactly as the composer heard them.
+    provenance : Provenance or None
+        Where they came from (the model's bar inputs): interpolating between two ideas needs
+        it; None for notes no model made.
+    seed : int or None
+        The seed the take started from, 0..2**63-1.
+
+    Ideas compare by identity: they are immutable, and the app keeps the same objects.
+    """
+
+    label: str
+    pattern: Pattern
+    provenance: Provenance | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.label, str):
+            raise ValueError(f"Idea.label must be a string, got {self.label!r}")
+        if not isinstance(self.pattern, Pattern):
+            raise ValueError(f"Idea.pattern must be a Pattern, got {self.pattern!r}")
+        if self.provenance is not None and not isinstance(self.provenance, Provenance):
+            raise ValueError(f"Idea.provenance must be a Provenance, got {self.provenance!r}")
+        seed = self.seed
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED
+        ):
+            raise ValueError(f"Idea.seed: seeds are in 0..2**63-1, got {seed!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Project:
     """Everything a project file holds.
@@ -99,12 +141,19 @@ class Project:
     view : dict
         Free-form JSON object for the app (zoom, scroll, ...): string keys; values that JSON
         can hold (no NaN or infinity). Saved and loaded as it is.
+    ideas : tuple of Idea
+        The takes starred in the browser, in the order shown.
+    adopted : tuple of Idea
+        The states adopted from the browser, oldest first; at most :data:`MAX_ADOPTED` (older
+        ones are dropped).
     """
 
     document: Document
     track_states: tuple[TrackState, ...]
     favourites: tuple[int, ...] = ()
     view: dict[str, Any] = field(default_factory=dict)
+    ideas: tuple[Idea, ...] = ()
+    adopted: tuple[Idea, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.document, Document):
@@ -124,8 +173,13 @@ class Project:
                 raise ValueError(f"Project.favourites: seeds are in 0..2**63-1, got {seed!r}")
         if not isinstance(self.view, dict) or not all(isinstance(k, str) for k in self.view):
             raise ValueError(f"Project.view must be a dict with string keys, got {self.view!r}")
+        ideas, adopted = tuple(self.ideas), tuple(self.adopted)[-MAX_ADOPTED:]
+        if not all(isinstance(i, Idea) for i in ideas + adopted):
+            raise ValueError("Project.ideas and Project.adopted must hold Idea values")
         object.__setattr__(self, "track_states", states)
         object.__setattr__(self, "favourites", favourites)
+        object.__setattr__(self, "ideas", ideas)
+        object.__setattr__(self, "adopted", adopted)
 
     @classmethod
     def from_document(
@@ -144,12 +198,9 @@ class Project:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def project_to_dict(project: Project) -> dict[str, Any]:
-    """The JSON object of ``project`` (see ``docs/project-format.md``)."""
-    doc = project.document
-    pattern = doc.pattern
+def _pattern_dict(pattern: Pattern, track_states: Iterable[TrackState]) -> dict[str, Any]:
     tracks = []
-    for track, state in zip(pattern.tracks, project.track_states, strict=True):
+    for track, state in zip(pattern.tracks, track_states, strict=True):
         tracks.append(
             {
                 "name": track.name,
@@ -164,22 +215,42 @@ def project_to_dict(project: Project) -> dict[str, Any]:
             }
         )
     return {
+        "ticks_per_quarter": pattern.ticks_per_quarter,
+        "time_signature": {
+            "numerator": pattern.time_signature.numerator,
+            "denominator": pattern.time_signature.denominator,
+        },
+        "tempo_us": pattern.tempo_us,
+        "n_bars": pattern.n_bars,
+        "tracks": tracks,
+    }
+
+
+def _idea_dict(idea: Idea) -> dict[str, Any]:
+    plain = (TrackState() for _ in idea.pattern.tracks)
+    return {
+        "label": idea.label,
+        "seed": idea.seed,
+        "pattern": _pattern_dict(idea.pattern, plain),
+        "provenance": None if idea.provenance is None else idea.provenance.to_dict(),
+    }
+
+
+def project_to_dict(project: Project) -> dict[str, Any]:
+    """The JSON object of ``project`` (see ``docs/project-format.md``)."""
+    doc = project.document
+    return {
         "format": PROJECT_FORMAT,
         "version": PROJECT_VERSION,
-        "pattern": {
-            "ticks_per_quarter": pattern.ticks_per_quarter,
-            "time_signature": {
-                "numerator": pattern.time_signature.numerator,
-                "denominator": pattern.time_signature.denominator,
-            },
-            "tempo_us": pattern.tempo_us,
-            "n_bars": pattern.n_bars,
-            "tracks": tracks,
-        },
+        "pattern": _pattern_dict(doc.pattern, project.track_states),
         "seeds": {"current": doc.seed, "favourites": list(project.favourites)},
         "locks": doc.locks.to_dict(),
         "provenance": None if doc.provenance is None else doc.provenance.to_dict(),
         "settings": doc.settings.to_dict(),
+        "ideas": {
+            "favourites": [_idea_dict(i) for i in project.ideas],
+            "adopted": [_idea_dict(i) for i in project.adopted],
+        },
         "view": project.view,
     }
 
@@ -366,11 +437,10 @@ def project_from_dict(data: Any) -> Project:
             f"the project was saved by a newer Barforge (format version {version}; this one "
             f"reads up to version {PROJECT_VERSION})"
         )
-    _keys(
-        data,
-        "",
-        ("format", "version", "pattern", "seeds", "locks", "provenance", "settings", "view"),
-    )
+    fields = ["format", "version", "pattern", "seeds", "locks", "provenance", "settings", "view"]
+    if version >= 2:  # version 2 added the browser's ideas
+        fields.insert(-1, "ideas")
+    _keys(data, "", tuple(fields))
     pattern, states = _pattern(data["pattern"])
     seeds = _keys(data["seeds"], "seeds", ("current", "favourites"))
     current = seeds["current"]
@@ -388,13 +458,37 @@ def project_from_dict(data: Any) -> Project:
         raise ValueError(f"settings: {e}") from None
     view = _object(data["view"], "view")
     document = Document(pattern, locks, provenance, seed, settings)
-    return Project(document, states, favourites, view)
+    ideas: tuple[Idea, ...] = ()
+    adopted: tuple[Idea, ...] = ()
+    if "ideas" in data:
+        raw_ideas = _keys(data["ideas"], "ideas", ("favourites", "adopted"))
+        ideas = _ideas(raw_ideas["favourites"], "ideas.favourites")
+        adopted = _ideas(raw_ideas["adopted"], "ideas.adopted")
+    return Project(document, states, favourites, view, ideas, adopted)
 
 
-def _provenance(value: Any) -> Provenance:
+def _ideas(value: Any, where: str) -> tuple[Idea, ...]:
+    ideas = []
+    for i, item in enumerate(_list(value, where)):
+        here = f"{where}[{i}]"
+        raw = _keys(item, here, ("label", "seed", "pattern", "provenance"))
+        if not isinstance(raw["label"], str):
+            raise ValueError(f"{here}.label: expected a string, got {_kind(raw['label'])}")
+        seed = None if raw["seed"] is None else _int(raw["seed"], f"{here}.seed", 0, MAX_SEED)
+        pattern, _ = _pattern(raw["pattern"], f"{here}.pattern")
+        provenance = (
+            None
+            if raw["provenance"] is None
+            else _provenance(raw["provenance"], f"{here}.provenance")
+        )
+        ideas.append(Idea(raw["label"], pattern, provenance, seed))
+    return tuple(ideas)
+
+
+def _provenance(value: Any, where: str = "provenance") -> Provenance:
     raw = _keys(
         value,
-        "provenance",
+        where,
         (
             "model_id",
             "seed",
@@ -407,45 +501,45 @@ def _provenance(value: Any) -> Provenance:
         ),
     )
     if not isinstance(raw["model_id"], str):
-        raise ValueError(f"provenance.model_id: expected a string, got {_kind(raw['model_id'])}")
-    _int(raw["seed"], "provenance.seed", 0, MAX_SEED)
-    _int(raw["n_bars"], "provenance.n_bars", 1, MAX_BARS)
-    _int(raw["sampling_seed"], "provenance.sampling_seed", 0, MAX_SEED)
-    for i, item in enumerate(_list(raw["history"], "provenance.history")):
-        _object(item, f"provenance.history[{i}]")
-    _keys(raw["bar_inputs"], "provenance.bar_inputs", ("shape", "float32_base64"))
-    _object(raw["settings"], "provenance.settings")
-    _locks(raw["locks"], "provenance.locks")
+        raise ValueError(f"{where}.model_id: expected a string, got {_kind(raw['model_id'])}")
+    _int(raw["seed"], f"{where}.seed", 0, MAX_SEED)
+    _int(raw["n_bars"], f"{where}.n_bars", 1, MAX_BARS)
+    _int(raw["sampling_seed"], f"{where}.sampling_seed", 0, MAX_SEED)
+    for i, item in enumerate(_list(raw["history"], f"{where}.history")):
+        _object(item, f"{where}.history[{i}]")
+    _keys(raw["bar_inputs"], f"{where}.bar_inputs", ("shape", "float32_base64"))
+    _object(raw["settings"], f"{where}.settings")
+    _locks(raw["locks"], f"{where}.locks")
     try:  # what is left to check: the array and the settings
         return Provenance.from_dict(raw)
     except (KeyError, TypeError, ValueError) as e:
         text = str(e).removeprefix("provenance: ")
-        raise ValueError(f"provenance: {text}") from None
+        raise ValueError(f"{where}: {text}") from None
 
 
 _TRACK_KEYS = ("name", "program", "is_drum", "channel", "mute", "solo", "lock", "colour", "notes")
 
 
-def _pattern(value: Any) -> tuple[Pattern, tuple[TrackState, ...]]:
+def _pattern(value: Any, at: str = "pattern") -> tuple[Pattern, tuple[TrackState, ...]]:
     raw = _keys(
         value,
-        "pattern",
+        at,
         ("ticks_per_quarter", "time_signature", "tempo_us", "n_bars", "tracks"),
     )
-    tpq = _int(raw["ticks_per_quarter"], "pattern.ticks_per_quarter", 1, 0x7FFF)
-    ts = _keys(raw["time_signature"], "pattern.time_signature", ("numerator", "denominator"))
-    numerator = _int(ts["numerator"], "pattern.time_signature.numerator", 1, 255)
-    denominator = _int(ts["denominator"], "pattern.time_signature.denominator", 1, 64)
+    tpq = _int(raw["ticks_per_quarter"], f"{at}.ticks_per_quarter", 1, 0x7FFF)
+    ts = _keys(raw["time_signature"], f"{at}.time_signature", ("numerator", "denominator"))
+    numerator = _int(ts["numerator"], f"{at}.time_signature.numerator", 1, 255)
+    denominator = _int(ts["denominator"], f"{at}.time_signature.denominator", 1, 64)
     try:
         signature = TimeSignature(numerator, denominator)
     except ValueError as e:
-        raise ValueError(f"pattern.time_signature: {e}") from None
-    tempo_us = _int(raw["tempo_us"], "pattern.tempo_us", 1, MAX_TEMPO_US)
-    n_bars = _int(raw["n_bars"], "pattern.n_bars", 1, MAX_BARS)
+        raise ValueError(f"{at}.time_signature: {e}") from None
+    tempo_us = _int(raw["tempo_us"], f"{at}.tempo_us", 1, MAX_TEMPO_US)
+    n_bars = _int(raw["n_bars"], f"{at}.n_bars", 1, MAX_BARS)
     tracks = []
     states = []
-    for i, item in enumerate(_list(raw["tracks"], "pattern.tracks")):
-        where = f"pattern.tracks[{i}]"
+    for i, item in enumerate(_list(raw["tracks"], f"{at}.tracks")):
+        where = f"{at}.tracks[{i}]"
         t = _keys(item, where, _TRACK_KEYS)
         name = t["name"]
         if not isinstance(name, str):
@@ -468,7 +562,7 @@ def _pattern(value: Any) -> tuple[Pattern, tuple[TrackState, ...]]:
     try:
         pattern = Pattern(tracks, n_bars, tpq, signature, tempo_us)
     except ValueError as e:
-        raise ValueError(f"pattern: {e}") from None
+        raise ValueError(f"{at}: {e}") from None
     return pattern, tuple(states)
 
 

@@ -377,7 +377,7 @@ BAD_FILES = [
     ([1, 2], "not a Barforge project: the file holds a JSON array"),
     (bad(_set("format", "musescore")), "not a Barforge project (format 'musescore'"),
     (bad(_set("format", DELETE)), "not a Barforge project (no format field"),
-    (bad(_set("version", 2)), "the project was saved by a newer Barforge (format version 2"),
+    (bad(_set("version", 3)), "the project was saved by a newer Barforge (format version 3"),
     (bad(_set("version", "1")), "version: expected an integer >= 1, got '1'"),
     (bad(_set("pattern", DELETE)), "pattern: missing"),
     (bad(_set("colour", "#fff")), "colour: unknown field"),
