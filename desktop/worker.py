@@ -65,7 +65,15 @@ if TYPE_CHECKING:
     from engine.generation.composer import Composer
 
 #: The Composer methods a request can call.
-KINDS: Final = ("generate", "variations", "interpolate", "regenerate", "inpaint", "accompany")
+KINDS: Final = (
+    "generate",
+    "variations",
+    "interpolate",
+    "blend",
+    "regenerate",
+    "inpaint",
+    "accompany",
+)
 #: The kinds that report progress and can stop part-way (the others run to the end).
 STOPPABLE_KINDS: Final = ("inpaint", "accompany")
 

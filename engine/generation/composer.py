@@ -281,6 +281,85 @@ class Composer:
         ]
         return self._render(path, a, n_bars, settings, sampling, histories)
 
+    def blend(
+        self,
+        a: Provenance | int,
+        b: Provenance | int,
+        steps: int,
+        settings: OutputSettings | None = None,
+    ) -> list[Take]:
+        """``steps`` pieces on a straight path between two takes the composer kept (say, two
+        favourite variations), by their bar inputs: the first is rendered from ``a``'s inputs
+        with ``a``'s sampling seed, the last from ``b``'s; in between, ``(1 - t) * a + t * b``.
+
+        ``a`` and ``b`` are provenances of this model with the same bar count, or seeds (their
+        plain generation). ``settings`` default to ``a``'s. The takes' ``latents`` are seed
+        ``a``'s drawn latents, which regeneration uses only for their shape and for the fresh
+        parts it draws; their bars come from ``provenance.bar_inputs``.
+        """
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= 256:
+            raise GenerationError(f"blend: steps must be an integer in 2..256, got {steps!r}")
+        ends = [self.generate(x).provenance if not isinstance(x, Provenance) else x for x in (a, b)]
+        pa, pb = ends
+        for which, p in (("a", pa), ("b", pb)):
+            if p.model_id != self.model_id:
+                raise GenerationError(
+                    f"blend: take {which} was made by model {p.model_id}, this is {self.model_id}"
+                )
+        if pa.bar_inputs.shape != pb.bar_inputs.shape or pa.n_bars != pb.n_bars:
+            raise GenerationError(
+                f"blend: the takes differ in length ({pa.n_bars} and {pb.n_bars} bars)"
+            )
+        settings = settings or pa.settings
+        points = [i / (steps - 1) for i in range(steps)]
+        inputs = np.stack(
+            [
+                pa.bar_inputs
+                if t == 0.0
+                else pb.bar_inputs
+                if t == 1.0
+                else ((1.0 - t) * pa.bar_inputs + t * pb.bar_inputs).astype(np.float32)
+                for t in points
+            ]
+        )
+        with torch.inference_mode():
+            frame_logits, onset_logits = self.generator.generate_bars(
+                self._to_device(torch.from_numpy(inputs))
+            )
+        fl_all = frame_logits.float().cpu().numpy()
+        ol_all = onset_logits.float().cpu().numpy()
+        latents = lat.draw(
+            self.config, pa.seed, lat.n_chunks(self.config, pa.n_bars), self.continuity
+        )
+        takes = []
+        for i, t in enumerate(points):
+            sampling_seed = (
+                pa.sampling_seed
+                if t == 0.0
+                else pb.sampling_seed
+                if t == 1.0
+                else lat.derive_seed("blend", pa.sampling_seed, pb.sampling_seed, t)
+            )
+            rng = np.random.default_rng(sampling_seed)
+            frames, onsets = binarize(fl_all[i], ol_all[i], self.spec, settings, rng)
+            vel = velocities(frames, onsets, self.spec, settings, rng)
+            history = (
+                {
+                    "op": "blend",
+                    "a": [dict(h) for h in pa.history],
+                    "b": [dict(h) for h in pb.history],
+                    "t": t,
+                    "index": i,
+                    "of": steps,
+                },
+            )
+            provenance = Provenance(
+                self.model_id, pa.seed, pa.n_bars, inputs[i], settings, sampling_seed, history
+            )
+            pattern = to_pattern(frames, onsets, vel, self.spec)
+            takes.append(Take(pattern, frames, onsets, vel, provenance, latents))
+        return takes
+
     # --- regeneration ----------------------------------------------------------------------
     def regenerate(
         self,
@@ -429,6 +508,12 @@ class Composer:
                         int(step["candidates"]),
                         int(step["steps"]),
                     )
+            elif op == "blend":
+                a = self.reproduce(dataclasses.replace(provenance, history=tuple(step["a"])))
+                b = self.reproduce(dataclasses.replace(provenance, history=tuple(step["b"])))
+                take = self.blend(a.provenance, b.provenance, int(step["of"]), settings)[
+                    int(step["index"])
+                ]
             elif op == "regenerate" and take is not None:
                 take = self.regenerate(take, step["bars"], step["tracks"], int(step["seed"]))
             else:

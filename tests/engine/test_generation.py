@@ -123,6 +123,32 @@ def test_interpolation_ends_are_the_seeds(composer: Composer) -> None:
     assert not np.array_equal(path[2].frames, path[0].frames)
 
 
+def test_blend_ends_are_the_two_takes(composer: Composer) -> None:
+    """Interpolating between two kept takes (two variations) starts on one and ends on the
+    other, note for note, and passes through something else."""
+    a = composer.variations(5, 1, 0.6)[0]
+    b = composer.variations(8, 1, 0.6)[0]
+    path = composer.blend(a.provenance, b.provenance, 5)
+    assert len(path) == 5
+    assert same_notes(path[0].pattern, a.pattern)
+    assert same_notes(path[-1].pattern, b.pattern)
+    assert np.array_equal(path[0].provenance.bar_inputs, a.provenance.bar_inputs)
+    middle = path[2]
+    assert not np.array_equal(middle.frames, a.frames)
+    assert not np.array_equal(middle.frames, b.frames)
+    assert [t.provenance.history[0]["t"] for t in path] == [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_blend_takes_seeds_and_refuses_mismatches(composer: Composer) -> None:
+    path = composer.blend(4, 9, 3)
+    assert same_notes(path[0].pattern, composer.generate(4).pattern)
+    assert same_notes(path[-1].pattern, composer.generate(9).pattern)
+    with pytest.raises(GenerationError, match="steps"):
+        composer.blend(4, 9, 1)
+    with pytest.raises(GenerationError, match="length"):
+        composer.blend(composer.generate(4, 8).provenance, 9, 3)
+
+
 @pytest.mark.parametrize("bad", [{"n": 0}, {"strength": 1.5}, {"strength": -0.1}])
 def test_bad_variation_requests_are_refused(composer: Composer, bad: dict[str, float]) -> None:
     args = {"n": 2, "strength": 0.5, **bad}
@@ -381,6 +407,7 @@ def test_reproduce_replays_every_kind_of_take(composer: Composer) -> None:
         composer.generate(71, 6),
         composer.variations(71, 4, 0.6)[3],
         composer.interpolate(71, 72, 4)[1],
+        composer.blend(composer.variations(75, 2, 0.5)[1].provenance, 76, 4)[2],
         composer.regenerate(composer.regenerate(composer.generate(73), bars=[2]), tracks=[0]),
     ]
     for take in takes:
