@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from engine.generation.settings import Locks
 from engine.history import Document, History
 from engine.music import Pattern
-from engine.project import Project, TrackState
+from engine.project import MAX_ADOPTED, Idea, Project, TrackState
 
 
 class EditDocument(QObject):
@@ -38,6 +38,9 @@ class EditDocument(QObject):
         self.history: History | None = None
         self.track_states: list[TrackState] = []
         self.favourites: list[int] = []
+        #: The browser's favourite takes and adopted states (not undone; saved with the project).
+        self.ideas: list[Idea] = []
+        self.adopted: list[Idea] = []
         self.view: dict[str, Any] = {}
         #: The project file (None: never saved).
         self.path: Path | None = None
@@ -72,6 +75,8 @@ class EditDocument(QObject):
         self.history = History(project.document, listener=self._on_history)
         self.track_states = list(project.track_states)
         self.favourites = list(project.favourites)
+        self.ideas = list(project.ideas)
+        self.adopted = list(project.adopted)
         self.view = dict(project.view)
         self.path = path
         self._last_state = project.document
@@ -82,13 +87,22 @@ class EditDocument(QObject):
     def close(self) -> None:
         self.history = None
         self.track_states = []
+        self.ideas = []
+        self.adopted = []
         self.path = None
         self._last_state = None
         self.changed.emit(True)
 
     def to_project(self) -> Project:
         self._sync_states()
-        return Project(self.state, tuple(self.track_states), tuple(self.favourites), self.view)
+        return Project(
+            self.state,
+            tuple(self.track_states),
+            tuple(self.favourites),
+            self.view,
+            tuple(self.ideas),
+            tuple(self.adopted),
+        )
 
     def mark_saved(self, path: Path) -> None:
         self.path = path
@@ -156,6 +170,17 @@ class EditDocument(QObject):
         self._sync_states()
         self.track_states[index] = dataclasses.replace(self.track_states[index], **changes)
         self.changed.emit(False)
+
+    def set_ideas(self, ideas: list[Idea]) -> None:
+        """The browser's favourites changed: not undone, but the project now has unsaved
+        changes (closing asks to save them)."""
+        self.ideas = list(ideas)
+        self._force_dirty = True
+        self.changed.emit(False)
+
+    def note_adopted(self, idea: Idea) -> None:
+        """Record a state adopted from the browser (after pushing it as an undo step)."""
+        self.adopted = [*self.adopted, idea][-MAX_ADOPTED:]
 
     def _history(self) -> History:
         if self.history is None:

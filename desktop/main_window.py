@@ -21,6 +21,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -34,6 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.browser import BrowserPanel
+from desktop.browser_controller import BrowserController
 from desktop.document import EditDocument
 from desktop.grids import DEFAULT_GRID, GRIDS
 from desktop.piano_roll_view import PianoRollView
@@ -45,13 +48,13 @@ from engine import __version__
 from engine import editing as ed
 from engine.autosave import Autosaver, RecoverableSession, discard, find_recoverable
 from engine.gan.errors import CheckpointError
-from engine.generation.locking import merge_regenerated
+from engine.generation.locking import enforce_locks, merge_regenerated
 from engine.generation.settings import Locks
 from engine.history import Document
 from engine.midi.files import MidiFileError, read_midi_file, write_midi_file
 from engine.models import ModelInfo, describe_model
 from engine.music import Pattern
-from engine.project import Project, ProjectFileError, load_project, save_project
+from engine.project import Idea, Project, ProjectFileError, load_project, save_project
 
 APP_NAME = "Barforge"
 PROJECT_SUFFIX = ".barforge"
@@ -225,6 +228,25 @@ class MainWindow(QMainWindow):
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setInterval(int(AUTOSAVE_SEC * 1000))
         self._autosave_timer.timeout.connect(self.autosave)
+
+        # --- browser -------------------------------------------------------------------------
+        self.browser_panel = BrowserPanel()
+        self.browser_dock = QDockWidget("Browser", self)
+        self.browser_dock.setObjectName("browser")
+        self.browser_dock.setWidget(self.browser_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.browser_dock)
+        self.browser = BrowserController(
+            self.browser_panel,
+            self.service,
+            self.document,
+            shape=self.shape_take,
+            audition=self.audition,
+            adopt=self.adopt_idea,
+            seed=self._browser_seed,
+            parent=self,
+        )
+        #: The pattern a click in the browser plays instead of the project's (None: the project).
+        self.auditioned: Pattern | None = None
 
         self._build_actions()
         self._wire_widgets()
@@ -827,6 +849,60 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 10000)
         self._message("Generation", message)
 
+    # --- browser -----------------------------------------------------------------------------
+    def _browser_seed(self) -> int:
+        doc = self.document
+        if doc.is_open and doc.state.seed is not None:
+            return doc.state.seed
+        return self.seed_box.value()
+
+    def shape_take(self, pattern: Pattern) -> Pattern:
+        """What adopting ``pattern`` makes of it: the project's track names, programs and
+        channels on the generated notes, and every locked note, bar and track kept."""
+        doc = self.document
+        if not doc.is_open:
+            return pattern
+        current = doc.pattern
+        if len(current.tracks) != len(pattern.tracks) or current.bar_ticks != pattern.bar_ticks:
+            return pattern
+        shaped = pattern
+        for i, (mine, theirs) in enumerate(zip(current.tracks, pattern.tracks, strict=True)):
+            shaped = shaped.with_track(i, mine.with_notes(theirs.notes))
+        if doc.locks.empty:
+            return shaped
+        return enforce_locks(shaped, current, doc.locks)
+
+    def adopt_idea(self, idea: Idea, take: Any = None) -> None:
+        """Make a browser idea the project's state: one undo step (a new untitled project when
+        nothing is open). ``take`` (when the idea is fresh from the model) lets Regenerate
+        continue from it."""
+        doc = self.document
+        label = f"Adopt {idea.label}"
+        if doc.is_open:
+            doc.note_adopted(idea)  # before the step, so the history list shows it at once
+            state = dataclasses.replace(
+                doc.state,
+                pattern=self.shape_take(idea.pattern),
+                provenance=idea.provenance,
+                seed=idea.seed if idea.seed is not None else doc.state.seed,
+            )
+            doc.push_state(label, state)
+        else:
+            state = Document(idea.pattern, provenance=idea.provenance, seed=idea.seed)
+            self.import_warnings = ()
+            doc.open(Project.from_document(state), None, dirty=True)
+            doc.note_adopted(idea)
+            self._start_autosave()
+            self._apply_grid()
+        self._take = take
+        self.auditioned = None
+        self.statusBar().showMessage(f"{label}: done (Ctrl+Z undoes it)", 4000)
+
+    def audition(self, pattern: Pattern) -> None:
+        """Play ``pattern`` (a browser tile) in place of the project until something is adopted
+        or the project changes."""
+        self.auditioned = pattern
+
     # --- model -------------------------------------------------------------------------------
     def set_model(self, folder: str | os.PathLike[str] | None) -> bool:
         """Use the model in ``folder`` (None: the default model); show it in the status bar,
@@ -1078,6 +1154,7 @@ class MainWindow(QMainWindow):
                 dialog.close()
         self._closed = True
         self._autosave_timer.stop()
+        self.browser.close()
         self.service.shutdown()
         self.autosaver.finish()
         super().closeEvent(event)
