@@ -17,7 +17,7 @@ import pytest
 from PySide6.QtCore import Qt, QThread, QTimer
 from pytestqt.qtbot import QtBot
 
-from desktop.worker import GenerationService, LoadedModel, RequestBook
+from desktop.worker import GenerationService, GenerationWorker, LoadedModel, RequestBook
 from engine.models import describe_model
 from engine.music import Note, Pattern, Track
 
@@ -107,18 +107,23 @@ def test_importing_the_worker_does_not_import_torch() -> None:
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
 
-def test_the_model_loads_on_the_worker_thread(qtbot: QtBot, tiny_model_dir: Path) -> None:
+def test_the_model_loads_on_the_worker_thread(
+    qtbot: QtBot, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Which thread runs the load (recorded inside it: a model that loads fast would emit
+    # model_ready before a connection made after start() could see it).
+    loaded_on: list[int] = []
+    original = GenerationWorker.load
+
+    def load(self: GenerationWorker, *args: Any) -> None:
+        loaded_on.append(threading.get_ident())
+        original(self, *args)
+
+    monkeypatch.setattr(GenerationWorker, "load", load)
     service = GenerationService(warm_up=False)
     assert not service.running
     assert service.model is None
     service.start(tiny_model_dir, device="cpu")
-    # Which thread emits model_ready (a direct connection runs in the emitting thread).
-    loaded_on: list[int] = []
-    worker = service._worker
-    assert worker is not None
-    worker.model_ready.connect(
-        lambda _: loaded_on.append(threading.get_ident()), Qt.ConnectionType.DirectConnection
-    )
     try:
         with qtbot.waitSignal(service.model_ready, timeout=TIMEOUT_MS) as blocker:
             pass
