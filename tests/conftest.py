@@ -1,14 +1,36 @@
 # SPDX-License-Identifier: MIT
-"""Settings for the whole suite."""
+"""Settings and fixtures for the whole suite (engine and desktop tests)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import settings
+
+from engine.live.jack import JackServer, jack_installed
 
 # In CI the property tests replay the same examples every run, so a red build always means a
 # change broke something; locally they keep exploring new examples.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(scope="session")
+def jack_server() -> Iterator[JackServer]:
+    """A private JACK server (dummy backend, 64 frames) for the whole session; in-process
+    clients reach it through JACK_DEFAULT_SERVER."""
+    if not jack_installed():
+        pytest.skip("JACK is not installed here (Debian: apt-get install jackd2)")
+    saved = os.environ.get("JACK_DEFAULT_SERVER")
+    with JackServer(period=64) as server:
+        os.environ["JACK_DEFAULT_SERVER"] = server.name
+        try:
+            yield server
+        finally:
+            if saved is None:
+                os.environ.pop("JACK_DEFAULT_SERVER", None)
+            else:
+                os.environ["JACK_DEFAULT_SERVER"] = saved

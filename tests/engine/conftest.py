@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,6 @@ import pytest
 from engine.gan.checkpoint import save_checkpoint
 from engine.gan.config import ModelConfig
 from engine.gan.model import build_models
-from engine.live.jack import JackServer, jack_installed
 from engine.pianoroll import PhraseSpec
 
 SPEC = PhraseSpec(
@@ -63,21 +60,3 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def other_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Like :func:`tiny_model_dir`, with other weights."""
     return save_tiny_model(tmp_path_factory.mktemp("models") / "other", seed=1)
-
-
-@pytest.fixture(scope="session")
-def jack_server() -> Iterator[JackServer]:
-    """A private JACK server (dummy backend, 64 frames) for the whole session; in-process
-    clients reach it through JACK_DEFAULT_SERVER."""
-    if not jack_installed():
-        pytest.skip("JACK is not installed here (Debian: apt-get install jackd2)")
-    saved = os.environ.get("JACK_DEFAULT_SERVER")
-    with JackServer(period=64) as server:
-        os.environ["JACK_DEFAULT_SERVER"] = server.name
-        try:
-            yield server
-        finally:
-            if saved is None:
-                os.environ.pop("JACK_DEFAULT_SERVER", None)
-            else:
-                os.environ["JACK_DEFAULT_SERVER"] = saved
