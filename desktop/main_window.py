@@ -10,6 +10,7 @@ history (:class:`desktop.document.EditDocument`), generation runs on the worker 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QByteArray, QMimeData, QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -38,15 +40,21 @@ from PySide6.QtWidgets import (
 from desktop.browser import BrowserPanel
 from desktop.browser_controller import BrowserController
 from desktop.document import EditDocument
+from desktop.drag_out import DragHandle, clip_mime_data, drag_folder, prune_drag_folder
 from desktop.grids import DEFAULT_GRID, GRIDS
 from desktop.piano_roll_view import PianoRollView
+from desktop.preferences import Preferences, PreferencesDialog
+from desktop.recent_files import RecentFiles
 from desktop.roll_tools import RollEditor
+from desktop.shortcuts_panel import ShortcutsPanel
+from desktop.theme import apply_theme
 from desktop.track_list import TrackList
 from desktop.velocity_lane import VelocityLane
 from desktop.worker import GenerationService, LoadedModel
 from engine import __version__
 from engine import editing as ed
 from engine.autosave import Autosaver, RecoverableSession, discard, find_recoverable
+from engine.clips import clip_file_name
 from engine.gan.errors import CheckpointError
 from engine.generation.locking import enforce_locks, merge_regenerated
 from engine.generation.settings import Locks
@@ -141,6 +149,11 @@ class MainWindow(QMainWindow):
         start_worker: bool = True,
     ) -> None:
         super().__init__(parent)
+        #: What the composer chose last time (ports, grid, theme...), kept with QSettings.
+        self.prefs = Preferences()
+        self.recent = RecentFiles(parent=self)
+        self.preferences_dialog: PreferencesDialog | None = None
+        self.shortcuts_panel: ShortcutsPanel | None = None
         self.document = EditDocument(self)
         self.document.changed.connect(self._on_document_changed)
         self.import_warnings: tuple[str, ...] = ()
@@ -249,8 +262,10 @@ class MainWindow(QMainWindow):
         self.auditioned: Pattern | None = None
 
         self._build_actions()
+        self._build_more_actions()
         self._wire_widgets()
         self.resize(1280, 800)
+        self._restore_preferences()
         self._show_state(True)
 
     # --- actions -----------------------------------------------------------------------------
@@ -403,6 +418,124 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.inpaint_action)
         toolbar.addAction(self.accompany_action)
         self.toolbar = toolbar
+
+    def _build_more_actions(self) -> None:
+        """Recent files, preferences, the shortcuts panel and the drag-out grips."""
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.file_menu.insertMenu(self.save_action, self.recent_menu)
+        self.recent.attach(self.recent_menu, self._open_recent)
+        self.preferences_action = self._action(
+            "&Preferences…", QKeySequence.StandardKey.Preferences, self.show_preferences
+        )
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.edit_menu.addSeparator()
+        self.edit_menu.addAction(self.preferences_action)
+        self.browser_action = self.browser_dock.toggleViewAction()
+        self.browser_action.setText("&Browser")
+        self.browser_action.setShortcut(QKeySequence("Ctrl+B"))
+        self.view_menu.addAction(self.browser_action)
+        self.shortcuts_action = self._action(
+            "&Keyboard Shortcuts", QKeySequence.StandardKey.HelpContents, self.show_shortcuts
+        )
+        self.help_menu.insertAction(self.about_action, self.shortcuts_action)
+        self.toolbar.addSeparator()
+        self.drag_pattern = DragHandle(lambda: self.clip_for_drag(one_track=False))
+        self.drag_pattern.setText("⠿ Pattern")
+        self.drag_pattern.setToolTip(
+            "Drag the pattern (or the bars chosen in the ruler) into your DAW or a file "
+            "manager as a MIDI file"
+        )
+        self.drag_track = DragHandle(lambda: self.clip_for_drag(one_track=True))
+        self.drag_track.setText("⠿ Track")
+        self.drag_track.setToolTip(
+            "Drag the current track (or its bars chosen in the ruler) into your DAW or a file "
+            "manager as a MIDI file"
+        )
+        for handle in (self.drag_pattern, self.drag_track):
+            handle.clip_dropped.connect(
+                lambda name: self.statusBar().showMessage(f"Dragged out {name}", 4000)
+            )
+            handle.drag_failed.connect(
+                lambda why: self._message("Drag-out", f"Could not make the MIDI clip: {why}")
+            )
+            self.toolbar.addWidget(handle)
+
+    def _open_recent(self, path: str) -> None:
+        if not self.open_file(path) and not Path(path).exists():
+            self.recent.remove(path)
+
+    def _restore_preferences(self) -> None:
+        prefs = self.prefs
+        self.grid_box.setCurrentText(prefs.grid)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, prefs.theme)
+        if prefs.window_geometry is not None:
+            self.restoreGeometry(QByteArray(prefs.window_geometry))
+        if prefs.window_state is not None:
+            self.restoreState(QByteArray(prefs.window_state))
+        self.grid_box.currentTextChanged.connect(self._remember_grid)
+        # A cache folder that cannot be cleaned is no reason not to start.
+        with contextlib.suppress(OSError):
+            prune_drag_folder(drag_folder())
+
+    def _remember_grid(self, label: str) -> None:
+        self.prefs.grid = label
+
+    def show_preferences(self) -> None:
+        dialog = PreferencesDialog(
+            self.prefs,
+            outputs=self._output_ports,
+            inputs=self._input_ports,
+            audio_devices=self._audio_devices,
+            parent=self,
+        )
+        dialog.preferences_changed.connect(self._apply_preferences)
+        self.preferences_dialog = dialog
+        dialog.open()
+
+    def _apply_preferences(self) -> None:
+        prefs = self.prefs
+        self.grid_box.setCurrentText(prefs.grid)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, prefs.theme)
+
+    def _output_ports(self) -> list[str]:
+        from engine.midi.ports import list_output_ports
+
+        return list_output_ports(self.prefs.midi_api)
+
+    def _input_ports(self) -> list[str]:
+        from engine.midi.ports import list_input_ports
+
+        return list_input_ports(self.prefs.midi_api)
+
+    def _audio_devices(self) -> list[str]:
+        from engine.audio.preview import list_output_devices
+
+        return list_output_devices()
+
+    def show_shortcuts(self) -> None:
+        """The keyboard shortcuts panel, built from the actions as they are now."""
+        if self.shortcuts_panel is not None:
+            self.shortcuts_panel.close()
+        self.shortcuts_panel = ShortcutsPanel(self)
+        self.shortcuts_panel.show()
+
+    def clip_for_drag(self, one_track: bool) -> tuple[QMimeData, str] | None:
+        """What a drag-out grip drags: the bars chosen in the ruler (else the whole pattern),
+        of every track or of the current track only, written as a MIDI file."""
+        pattern = self.pattern
+        if pattern is None:
+            return None
+        chosen = sorted(self.piano_roll.selected_bars)
+        bars = (chosen[0], chosen[-1] + 1) if chosen else None
+        track = self.editor.track if one_track else None
+        doc = self.document
+        name = doc.path.stem if doc.path is not None else self.source_name or "Untitled"
+        mime = clip_mime_data(pattern, bars, track, drag_folder(), name)
+        return mime, clip_file_name(pattern, bars, track, name)
 
     def _wire_widgets(self) -> None:
         roll = self.piano_roll
@@ -927,9 +1060,11 @@ class MainWindow(QMainWindow):
     def open_file(self, path: str | os.PathLike[str]) -> bool:
         """Open a project (``.barforge``) or import a MIDI file. On failure what is open stays
         and a window-modal message (:attr:`error_box`) names the file and the reason."""
-        if str(path).endswith(PROJECT_SUFFIX):
-            return self.open_project(path)
-        return self.import_midi(path)
+        is_project = str(path).endswith(PROJECT_SUFFIX)
+        opened = self.open_project(path) if is_project else self.import_midi(path)
+        if opened:
+            self.recent.add(path)
+        return opened
 
     def open_project(self, path: str | os.PathLike[str]) -> bool:
         try:
@@ -995,6 +1130,7 @@ class MainWindow(QMainWindow):
             self._file_error("save", target, reason)
             return False
         self.document.mark_saved(target)
+        self.recent.add(target)
         self.autosaver.project_path = target
         self.last_error = None
         self._show_state(False)
@@ -1149,10 +1285,14 @@ class MainWindow(QMainWindow):
             self.file_dialog,
             self.recovery_box,
             self.close_box,
+            self.preferences_dialog,
+            self.shortcuts_panel,
         ):
             if dialog is not None:
                 dialog.close()
         self._closed = True
+        self.prefs.window_geometry = bytes(self.saveGeometry().data())
+        self.prefs.window_state = bytes(self.saveState().data())
         self._autosave_timer.stop()
         self.browser.close()
         self.service.shutdown()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QThread, QThreadPool
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QThread, QThreadPool
 from PySide6.QtWidgets import QApplication
 
 # Read when the QApplication is created (pytest-qt's qapp, at the first test): set it first.
@@ -65,8 +65,14 @@ def _fail_on_leaks(qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 @pytest.fixture(autouse=True)
 def _private_autosave(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Autosave into the test's folder, never the user's; windows close without asking."""
+    """Autosave, preferences and dragged clips go into the test's folder, never the user's;
+    windows close without asking."""
     monkeypatch.setenv("BARFORGE_AUTOSAVE_DIR", str(tmp_path / "autosave"))
+    monkeypatch.setenv("BARFORGE_DRAG_DIR", str(tmp_path / "drag"))
+    settings = tmp_path / "settings"
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.NativeFormat, scope, str(settings))
+        QSettings.setPath(QSettings.Format.IniFormat, scope, str(settings))
     from desktop.main_window import MainWindow
 
     monkeypatch.setattr(MainWindow, "confirm_close", False)
