@@ -42,6 +42,8 @@ from typing import Final
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from engine.audio.player import PreviewPlayer
+from engine.audio.preview import AudioPreview, AudioUnavailable
 from engine.live.player import Player, PlayerListener
 from engine.midi.ports import (
     APP_PORT_NAME,
@@ -60,6 +62,13 @@ SYNC_MODES: Final = ("internal", "clock")
 #: Tempo range of the internal clock, BPM.
 MIN_BPM: Final = 20.0
 MAX_BPM: Final = 300.0
+#: The :attr:`Transport.output_port` value that plays through the built-in synth (the audio
+#: preview) instead of a MIDI port.
+PREVIEW_OUTPUT: Final = "(built-in synth)"
+PREVIEW_NEEDS_INTERNAL: Final = (
+    "The built-in synth plays on Barforge's own clock: set Sync to Internal, or choose a MIDI "
+    "output to follow the DAW."
+)
 #: Playhead refresh interval while playing, ms (about 30 Hz).
 POSITION_INTERVAL_MS: Final = 33
 
@@ -173,7 +182,11 @@ class Transport(QObject):
         self._pattern: Pattern | None = None
         self._muted: set[int] = set()
         self._soloed: set[int] = set()
-        self._player: Player | None = None
+        self._player: Player | PreviewPlayer | None = None
+        #: The built-in synth's sound output (made when first played; see PREVIEW_OUTPUT).
+        self.preview: AudioPreview | None = None
+        #: The sound device the preview opens (None: the system's default).
+        self.audio_device: str | None = None
         self._listener: _Listener | None = None
         self._output: MidiOutput | None = None
         self._input: MidiInput | None = None
@@ -481,6 +494,8 @@ class Transport(QObject):
         self._closed = True
         self._timer.stop()
         self._teardown()
+        if self.preview is not None:
+            self.preview.close()
         self._sync_state()
 
     # --- internals ---------------------------------------------------------------------------
@@ -496,12 +511,14 @@ class Transport(QObject):
         else:
             group.discard(track)
 
-    def _ensure_player(self) -> Player | None:
+    def _ensure_player(self) -> Player | PreviewPlayer | None:
         """The player with its ports open, or None after reporting why not."""
         if self._player is not None:
             return self._player
         if self._closed:
             return None
+        if self._output_port == PREVIEW_OUTPUT:
+            return self._ensure_preview()
         if self._sync == "clock" and self._input_port is None:
             self._report(CLOCK_NEEDS_INPUT)
             return None
@@ -545,6 +562,27 @@ class Transport(QObject):
             return None
         self._player, self._listener = player, listener
         self._output, self._input = output, source
+        self._player_loop = None
+        self.ports_changed.emit()
+        return player
+
+    def _ensure_preview(self) -> PreviewPlayer | None:
+        """The built-in synth as the player (the sound device opens at play)."""
+        if self._sync == "clock":
+            self._report(PREVIEW_NEEDS_INTERNAL)
+            return None
+        if self.preview is None or self.preview.device != self.audio_device:
+            if self.preview is not None:
+                self.preview.close()
+            self.preview = AudioPreview(self.audio_device)
+        self._generation += 1
+        listener = _Listener(self._player_notified.emit, self._generation)
+        player = PreviewPlayer(self.preview, self._bpm, listener)
+        for track in self._muted:
+            player.set_mute(track, True)
+        for track in self._soloed:
+            player.set_solo(track, True)
+        self._player, self._listener = player, listener
         self._player_loop = None
         self.ports_changed.emit()
         return player
@@ -607,7 +645,7 @@ class Transport(QObject):
         self._teardown()
         self._sync_state()
         message = str(error)
-        if not isinstance(error, OSError):
+        if not isinstance(error, OSError | AudioUnavailable):
             message = (
                 f"Playback stopped: {message}. Every note was released; press Play to start again."
             )

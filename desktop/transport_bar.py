@@ -26,10 +26,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox, QToolBar, QWidget
 
-from desktop.transport import MAX_BPM, MIN_BPM, Transport
+from desktop.transport import MAX_BPM, MIN_BPM, PREVIEW_OUTPUT, Transport
 from engine.music import Pattern
 
 VIRTUAL_OUTPUT_LABEL: Final = "Barforge (virtual port)"
+PREVIEW_OUTPUT_LABEL: Final = "Built-in synth (audio preview)"
 NO_INPUT_LABEL: Final = "None"
 SYNC_LABELS: Final = (("Internal", "internal"), ("DAW clock", "clock"))
 #: Longest loop and recording the boxes offer, bars.
@@ -224,9 +225,11 @@ class TransportBar(QToolBar):
             box.blockSignals(True)
             box.clear()
             box.addItem(default, None)
+            if box is self.output_box:
+                box.addItem(PREVIEW_OUTPUT_LABEL, PREVIEW_OUTPUT)
             for name in names:
                 box.addItem(name, name)
-            if chosen is not None and chosen not in names:
+            if chosen is not None and chosen not in names and box.findData(chosen) < 0:
                 box.addItem(chosen, chosen)  # chosen earlier, not listed now
             box.setCurrentIndex(max(0, box.findData(chosen)) if chosen is not None else 0)
             box.blockSignals(False)
