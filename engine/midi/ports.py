@@ -23,6 +23,7 @@ queues what arrives with its own timestamps; :meth:`MidiInput.poll` turns them i
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import threading
@@ -43,6 +44,9 @@ API_NAMES: dict[str, int] = {
 API_ENV = "BARFORGE_MIDI_API"
 #: The app's name as the MIDI system shows it (client name; the DAW lists its ports).
 APP_PORT_NAME = "Barforge"
+#: Seconds an output waits after its last message before closing, so that the MIDI system
+#: delivers it (two JACK periods of 1,024 frames at 48 kHz).
+FLUSH_SEC = 0.045
 #: rtmidi's JACK output buffer holds 16 KiB; stay well below it in one burst.
 MAX_BURST_BYTES = 8192
 
@@ -285,10 +289,12 @@ class MidiOutput:
                 raise _open_error("output", name, self.api, error) from error
         self.name = _open(self._out, "output", name, self.api, virtual, client, "--port")
         self._closed = False
+        self._last_send = -math.inf
 
     def send(self, message: Sequence[int]) -> None:
         """Send one MIDI message (status byte and data bytes)."""
         self._out.send_message(message)
+        self._last_send = time.perf_counter()
 
     def exists(self) -> bool:
         """Whether the port is still there: always, for a virtual port; for another program's
@@ -311,6 +317,11 @@ class MidiOutput:
         if self._closed:
             return
         self._closed = True
+        # JACK hands sent messages over in its next period; a port closed before then can lose
+        # them (the note-offs of a panic, say). Give it two of the longest periods first.
+        wait = self._last_send + FLUSH_SEC - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
         self._out.close_port()
         self._out.delete()
 
