@@ -223,7 +223,7 @@ def test_about_is_honest_about_the_version(qtbot: QtBot) -> None:
     assert box is not None
     assert box.isVisible()
     assert __version__ in box.text()
-    assert "come next" in box.text()
+    assert "built-in synth" in box.text()
 
 
 def _truncated(tmp_path: Path) -> Path:
