@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -30,7 +31,18 @@ def jack_server() -> Iterator[JackServer]:
         try:
             yield server
         finally:
+            _let_portaudio_go()
             if saved is None:
                 os.environ.pop("JACK_DEFAULT_SERVER", None)
             else:
                 os.environ["JACK_DEFAULT_SERVER"] = saved
+
+
+def _let_portaudio_go() -> None:
+    """PortAudio (loaded by a test of the audio preview) holds a client of the JACK server it
+    found; ending PortAudio after that server has stopped fails an assertion in its JACK code
+    and aborts the process at exit. So end PortAudio first, while the server still runs."""
+    sounddevice = sys.modules.get("sounddevice")
+    if sounddevice is not None:
+        while getattr(sounddevice, "_initialized", 0) > 0:
+            sounddevice._terminate()
