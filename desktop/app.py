@@ -52,6 +52,19 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--seed", type=int, help="generate this seed once the model is ready (for the docs)"
     )
+    parser.add_argument(
+        "--browse",
+        type=int,
+        metavar="N",
+        help="after --seed, fill the browser with N variations and star two (for the docs)",
+    )
+    parser.add_argument(
+        "--play",
+        type=float,
+        metavar="SECONDS",
+        help="with --screenshot: play (a browser tile with --browse) and take the picture after "
+        "SECONDS (for the docs)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(list(argv))
 
@@ -115,12 +128,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.close()
         loop.quit()
 
+    generated = False
+
+    def after_generation() -> None:
+        nonlocal generated
+        if generated:
+            return
+        generated = True
+        if args.browse:
+            window.browser.batch_filled.connect(lambda *_: after_browsing())
+            window.browser.vary(args.browse, 0.5)
+        else:
+            after_browsing()
+
+    def after_browsing() -> None:
+        if args.browse:
+            browser = window.browser
+            for tile in (1, 4):
+                if tile < len(browser.entries):
+                    browser.set_favourite(tile, True)
+            window.browser_panel.current_index = min(2, len(browser.entries) - 1)
+        if args.play is None:
+            QTimer.singleShot(SCREENSHOT_DELAY_MS, grab_and_quit)
+            return
+        if args.browse:
+            window.browser.audition(window.browser_panel.current_index or 0)
+        else:
+            window.transport.play(window.playback_pattern())
+        QTimer.singleShot(round(args.play * 1000), grab_and_quit)
+
     if args.seed is None:
-        QTimer.singleShot(SCREENSHOT_DELAY_MS, grab_and_quit)
+        QTimer.singleShot(SCREENSHOT_DELAY_MS, after_browsing)
     else:  # wait for the model and the generation (at most 60 s)
-        window.service.finished.connect(
-            lambda *_: QTimer.singleShot(SCREENSHOT_DELAY_MS, grab_and_quit)
-        )
+        window.service.finished.connect(lambda *_: after_generation())
         QTimer.singleShot(60_000, grab_and_quit)
     loop.exec()
     if not opened:

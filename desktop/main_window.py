@@ -80,6 +80,8 @@ ABOUT_TEXT = (
     "<p>Browse variations of a seed, audition them live into your DAW (or through the "
     "built-in synth) and drag the bars you keep out as MIDI files.</p>"
 )
+#: Width of the browser beside the piano roll when the window opens, pixels.
+BROWSER_WIDTH = 470
 #: Longest warning text shown in the status bar; the tooltip holds them all.
 MAX_WARNING_CHARS = 90
 #: Seconds between autosaves of a project with changes.
@@ -200,7 +202,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(centre)
         splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([380, 900])
+        splitter.setSizes([300, 900])
         self.setCentralWidget(splitter)
 
         self.summary_label = QLabel()
@@ -252,6 +254,7 @@ class MainWindow(QMainWindow):
         self.browser_dock.setObjectName("browser")
         self.browser_dock.setWidget(self.browser_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.browser_dock)
+        self.resizeDocks([self.browser_dock], [BROWSER_WIDTH], Qt.Orientation.Horizontal)
         self.browser = BrowserController(
             self.browser_panel,
             self.service,
@@ -291,7 +294,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.transport_bar)
         self._build_more_actions()
         self._wire_widgets()
-        self.resize(1280, 800)
+        self.resize(1480, 860)
         self._restore_preferences()
         self._show_state(True)
 
@@ -1088,7 +1091,12 @@ class MainWindow(QMainWindow):
         or the project changes: into the DAW, or through the built-in synth, whichever the
         transport's output is. While playing it takes over at the next bar line."""
         self.auditioned = pattern
-        self.transport.play(pattern)
+        if self.transport.play(pattern):
+            self.statusBar().showMessage(
+                "Auditioning a browser take (the project is unchanged): Enter or a "
+                "double-click adopts it, an edit goes back to the project",
+                8000,
+            )
 
     # --- transport -----------------------------------------------------------------------------
     def playback_pattern(self) -> Pattern | None:

@@ -129,7 +129,8 @@ class TransportBar(QToolBar):
         self.loop_action.setCheckable(True)
         self.loop_action.setChecked(transport.loop is not None)
         self.loop_action.triggered.connect(self._loop_changed)
-        first, end = transport.loop if transport.loop is not None else (0, 1)
+        # Off, the boxes offer the usual first loop: four bars from the start.
+        first, end = transport.loop if transport.loop is not None else (0, 4)
         self.loop_start_box = self._bar_box("First bar of the loop", first + 1)
         self.loop_end_box = self._bar_box("Last bar of the loop (included)", end)
         self.addSeparator()
