@@ -140,6 +140,12 @@ class ThumbnailTile(QWidget):
     def label(self) -> str:
         return self._label
 
+    @label.setter
+    def label(self, text: str) -> None:
+        if text != self._label:
+            self._label = text
+            self.update()
+
     @property
     def image(self) -> QImage | None:
         """The thumbnail (None: not rendered yet, shown as a placeholder)."""
@@ -613,16 +619,21 @@ class BrowserPanel(QWidget):
                 f"BrowserPanel.show_batch: at most {MAX_TILES} tiles, got {len(labels)}"
             )
         had_focus = any(tile.hasFocus() for tile in self._tiles)
-        for tile in self._tiles:
+        # Tiles are kept and relabelled (making and laying out 16 new widgets every batch
+        # costs the UI thread several milliseconds); only a count that changes adds or drops.
+        for tile in self._tiles[len(labels) :]:
             self._grid.removeWidget(tile)
             tile.hide()
             tile.deleteLater()
         self._batch_id = batch_id
-        self._tiles = []
+        self._tiles = self._tiles[: len(labels)]
         self._playing = None
-        for index, label in enumerate(labels):
-            tile = ThumbnailTile(index, label, self._grid_host)
-            tile.favourite = index in self._favourite_marks
+        for tile, label in zip(self._tiles, labels, strict=False):
+            tile.label = label
+            tile.image = None
+            tile.playing = False
+        for index in range(len(self._tiles), len(labels)):
+            tile = ThumbnailTile(index, labels[index], self._grid_host)
             tile.clicked.connect(self._on_tile_clicked)
             tile.activated.connect(self.adopt_requested)
             tile.star_toggled.connect(self.favourite_toggled)
@@ -630,6 +641,8 @@ class BrowserPanel(QWidget):
             tile.focused.connect(self._on_tile_focused)
             self._grid.addWidget(tile, index // COLUMNS, index % COLUMNS)
             self._tiles.append(tile)
+        for index, tile in enumerate(self._tiles):
+            tile.favourite = index in self._favourite_marks
         self.current_index = 0 if self._tiles else None
         if had_focus and self._tiles:
             self._tiles[0].setFocus(Qt.FocusReason.OtherFocusReason)

@@ -4,10 +4,11 @@ renderer's thread, favourites and adopted states in the document.
 
 Data flow::
 
-    Vary (count, strength) -> service.submit("variations", slot="browser")
-        -> finished(takes) -> shape each take's notes as adopting would (the project's
-           tracks, the locks kept) -> panel placeholders + renderer.render(batch)
-        -> thumbnail_ready(batch, i, image) -> panel.set_thumbnail   (one by one, as ready)
+    Vary (count, strength) -> service.submit("variations", slot="browser", then=prepare)
+        -> on the worker thread, after the model: shape each take's notes as adopting would
+           (the project's tracks, the locks kept) and draw its thumbnail
+        -> finished(prepared takes) -> panel tiles and pictures, in one paint
+    ideas from a file (favourites, history) -> renderer thread -> icons as they are ready
     click a tile   -> audition(pattern)          (the window plays it: DAW port or preview)
     double-click   -> adopt(label, idea, take)   (the window pushes one undo step)
     star           -> document.set_ideas(...)    (saved with the project)
@@ -43,6 +44,33 @@ SLOT = "browser"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class Prepared:
+    """A take made ready on the worker thread: its notes as adopting would make them, and
+    their thumbnail."""
+
+    take: Any
+    pattern: Pattern
+    image: QImage
+
+
+def preparer(shape: Callable[[Pattern], Pattern], size: QSize) -> Callable[[Any], list[Prepared]]:
+    """What the worker runs after the model (see :meth:`GenerationService.submit`): shape each
+    take and draw its thumbnail, off the UI thread. ``shape`` must be pure (it runs on the
+    worker thread)."""
+
+    def prepare(result: Any) -> list[Prepared]:
+        takes = list(result) if isinstance(result, list) else [result]
+        prepared = []
+        for take in takes:
+            pattern = shape(take.pattern)
+            image = thumbnail_image(pattern, size.width(), size.height())
+            prepared.append(Prepared(take, pattern, image))
+        return prepared
+
+    return prepare
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Entry:
     """One tile: what it shows and plays (``idea.pattern``), its short label, and the take it
     came from (which Regenerate can continue from after adopting; None for a kept idea)."""
@@ -59,10 +87,11 @@ class BrowserController(QObject):
     ----------
     panel, service, document
         The view, the worker's service and the project being edited.
-    shape : callable
-        ``shape(pattern) -> pattern``: what adopting would make of a take's notes (the
-        project's track names and programs, its locked notes, bars and tracks kept). Tiles
-        show and play that, so what is heard is what is adopted.
+    shaper : callable
+        ``shaper()`` returns a pure function ``shape(pattern) -> pattern``: what adopting would
+        make of a take's notes now (the project's track names and programs, its locked notes,
+        bars and tracks kept). Tiles show and play that, so what is heard is what is adopted.
+        It runs on the worker thread.
     audition : callable
         ``audition(pattern)`` plays a tile (the window routes it to the DAW or the preview).
     adopt : callable
@@ -84,7 +113,7 @@ class BrowserController(QObject):
         service: GenerationService,
         document: EditDocument,
         *,
-        shape: Callable[[Pattern], Pattern],
+        shaper: Callable[[], Callable[[Pattern], Pattern]],
         audition: Callable[[Pattern], None],
         adopt: Callable[[Idea, Any], None],
         seed: Callable[[], int],
@@ -94,7 +123,7 @@ class BrowserController(QObject):
         self.panel = panel
         self.service = service
         self.document = document
-        self._shape = shape
+        self._shaper = shaper
         self._audition = audition
         self._adopt = adopt
         self._seed = seed
@@ -104,14 +133,14 @@ class BrowserController(QObject):
         self._request: int | None = None
         self._requested_at = 0.0
         self._what = ""
-        self._missing = 0
+        self._icon_wanted: list[Idea] = []
         # id(idea) -> (idea, its picture); holding the idea keeps its id from being reused
         self._images: dict[int, tuple[Idea, QImage]] = {}
         self._blend_ends: tuple[Idea, Idea] | None = None
         #: Why the last browser request failed (None after a success).
         self.last_error: str | None = None
 
-        self.renderer.thumbnail_ready.connect(self._on_thumbnail)
+        self.renderer.thumbnail_ready.connect(self._on_icon)
         service.finished.connect(self._on_finished)
         service.failed.connect(self._on_failed)
         service.cancelled.connect(self._on_cancelled)
@@ -125,6 +154,7 @@ class BrowserController(QObject):
         panel.favourite_removed.connect(self.remove_favourite)
         document.changed.connect(self._on_document_changed)
         self._shown_ideas: tuple[list[Idea], list[Idea]] | None = None
+        self._icon_batch = 0
 
     # --- requests ------------------------------------------------------------------------------
     def vary(self, count: int, strength: float) -> int | None:
@@ -167,8 +197,9 @@ class BrowserController(QObject):
             return None
         self.batch += 1
         self._requested_at = time.perf_counter()
+        then = preparer(self._shaper(), THUMBNAIL_SIZE)
         try:
-            self._request = self.service.submit(kind, slot=SLOT, **params)
+            self._request = self.service.submit(kind, slot=SLOT, then=then, **params)
         except (RuntimeError, ValueError) as error:
             self._fail(str(error))
             return None
@@ -185,9 +216,11 @@ class BrowserController(QObject):
             return
         self._request = None
         self.last_error = None
-        takes: list[Any] = list(result) if isinstance(result, list) else [result]
+        prepared: list[Prepared] = list(result)  # type: ignore[call-overload]
         entries = []
-        for i, take in enumerate(takes):
+        images = []
+        for i, ready in enumerate(prepared):
+            take = ready.take
             step = take.provenance.history[-1]
             if step.get("op") == "blend":
                 label = f"t={step['t']:.2f}"
@@ -195,30 +228,26 @@ class BrowserController(QObject):
             else:
                 label = f"Var {i + 1}"
                 long = f"{self._what} · var {i + 1} ({round(step['strength'] * 100)}%)"
-            idea = Idea(long, self._shape(take.pattern), take.provenance, take.seed)
+            idea = Idea(long, ready.pattern, take.provenance, take.seed)
             entries.append(Entry(idea, label, take))
+            images.append(ready.image)
         if self._blend_ends is not None and len(entries) >= 2:
             # The ends are the favourites exactly as they were heard.
             a, b = self._blend_ends
             entries[0] = Entry(a, "t=0.00 ★")
             entries[-1] = Entry(b, "t=1.00 ★")
+            images[0] = self._images.get(id(a), (a, images[0]))[1]
+            images[-1] = self._images.get(id(b), (b, images[-1]))[1]
         self.entries = entries
-        self._missing = len(entries)
+        for entry, image in zip(entries, images, strict=True):
+            self._images[id(entry.idea)] = (entry.idea, image)
         self._prune_images()
         self.panel.show_batch(self.batch, [e.label for e in entries])
+        for index, image in enumerate(images):
+            self.panel.set_thumbnail(self.batch, index, image)
         self.panel.set_busy(False, f"{self._what}: {len(entries)} takes")
         self._mark_favourites()
-        self.renderer.render(self.batch, [e.idea.pattern for e in entries], THUMBNAIL_SIZE)
-
-    def _on_thumbnail(self, batch: int, index: int, image: QImage) -> None:
-        if batch != self.batch or not 0 <= index < len(self.entries):
-            return
-        self.panel.set_thumbnail(batch, index, image)
-        idea = self.entries[index].idea
-        self._images[id(idea)] = (idea, image)
-        self._missing -= 1
-        if self._missing == 0:
-            self.batch_filled.emit(batch, time.perf_counter() - self._requested_at)
+        self.batch_filled.emit(self.batch, time.perf_counter() - self._requested_at)
 
     def _on_failed(self, request: int, message: str) -> None:
         if request == self._request:
@@ -277,9 +306,27 @@ class BrowserController(QObject):
             return
         self._shown_ideas = shown
         self._prune_images()
+        self._show_lists()
+        self._mark_favourites()
+        missing = [i for i in (*doc.ideas, *doc.adopted) if id(i) not in self._images]
+        if missing:  # ideas from a file: their pictures are drawn on the renderer's thread
+            self._icon_wanted = missing
+            self._icon_batch += 1
+            self.renderer.render(self._icon_batch, [i.pattern for i in missing], THUMBNAIL_SIZE)
+
+    def _show_lists(self) -> None:
+        doc = self.document
         self.panel.set_favourites([(i.label, self._icon(i)) for i in doc.ideas])
         self.panel.set_history([(i.label, self._icon(i)) for i in reversed(doc.adopted)])
-        self._mark_favourites()
+
+    def _on_icon(self, batch: int, index: int, image: QImage) -> None:
+        if batch != self._icon_batch or not 0 <= index < len(self._icon_wanted):
+            return
+        idea = self._icon_wanted[index]
+        self._images[id(idea)] = (idea, image)
+        if index == len(self._icon_wanted) - 1:
+            self._icon_wanted = []
+            self._show_lists()
 
     def _mark_favourites(self) -> None:
         starred = {id(i) for i in self.document.ideas}
@@ -287,18 +334,14 @@ class BrowserController(QObject):
             {n for n, e in enumerate(self.entries) if id(e.idea) in starred}
         )
 
-    def _icon(self, idea: Idea) -> QImage:
+    def _icon(self, idea: Idea) -> QImage | None:
         known = self._images.get(id(idea))
-        if known is not None:
-            return known[1]
-        # An idea from a file: small, drawn once (about a millisecond).
-        image = thumbnail_image(idea.pattern, THUMBNAIL_SIZE.width(), THUMBNAIL_SIZE.height())
-        self._images[id(idea)] = (idea, image)
-        return image
+        return None if known is None else known[1]
 
     def _prune_images(self) -> None:
         doc = self.document
-        alive = {id(i) for i in (*doc.ideas, *doc.adopted, *(e.idea for e in self.entries))}
+        kept = (*doc.ideas, *doc.adopted, *(e.idea for e in self.entries), *self._icon_wanted)
+        alive = {id(i) for i in kept}
         self._images = {k: v for k, v in self._images.items() if k in alive}
 
     def close(self) -> None:

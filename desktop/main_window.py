@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -259,7 +260,7 @@ class MainWindow(QMainWindow):
             self.browser_panel,
             self.service,
             self.document,
-            shape=self.shape_take,
+            shaper=self.shaper,
             audition=self.audition,
             adopt=self.adopt_idea,
             seed=self._browser_seed,
@@ -454,9 +455,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = QMenu("Open &Recent", self)
         self.file_menu.insertMenu(self.save_action, self.recent_menu)
         self.recent.attach(self.recent_menu, self._open_recent)
-        self.preferences_action = self._action(
-            "&Preferences…", QKeySequence.StandardKey.Preferences, self.show_preferences
-        )
+        self.preferences_action = self._action("&Preferences…", "Ctrl+,", self.show_preferences)
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.edit_menu.addSeparator()
         self.edit_menu.addAction(self.preferences_action)
@@ -1047,18 +1046,25 @@ class MainWindow(QMainWindow):
     def shape_take(self, pattern: Pattern) -> Pattern:
         """What adopting ``pattern`` makes of it: the project's track names, programs and
         channels on the generated notes, and every locked note, bar and track kept."""
+        return self.shaper()(pattern)
+
+    def shaper(self) -> Callable[[Pattern], Pattern]:
+        """:meth:`shape_take` for the project as it is now, as a pure function (the browser
+        runs it on the worker thread)."""
         doc = self.document
         if not doc.is_open:
-            return pattern
-        current = doc.pattern
-        if len(current.tracks) != len(pattern.tracks) or current.bar_ticks != pattern.bar_ticks:
-            return pattern
-        shaped = pattern
-        for i, (mine, theirs) in enumerate(zip(current.tracks, pattern.tracks, strict=True)):
-            shaped = shaped.with_track(i, mine.with_notes(theirs.notes))
-        if doc.locks.empty:
-            return shaped
-        return enforce_locks(shaped, current, doc.locks)
+            return lambda pattern: pattern
+        current, locks = doc.pattern, doc.locks
+
+        def shape(pattern: Pattern) -> Pattern:
+            if len(current.tracks) != len(pattern.tracks) or current.bar_ticks != pattern.bar_ticks:
+                return pattern
+            shaped = pattern
+            for i, (mine, theirs) in enumerate(zip(current.tracks, pattern.tracks, strict=True)):
+                shaped = shaped.with_track(i, mine.with_notes(theirs.notes))
+            return shaped if locks.empty else enforce_locks(shaped, current, locks)
+
+        return shape
 
     def adopt_idea(self, idea: Idea, take: Any = None) -> None:
         """Make a browser idea the project's state: one undo step (a new untitled project when

@@ -49,7 +49,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import count
 from typing import TYPE_CHECKING, Any, Final
@@ -103,13 +103,15 @@ class LoadedModel:
 @dataclass(frozen=True, slots=True, eq=False)
 class Request:
     """One request as the worker receives it; ``params`` are the Composer method's keyword
-    arguments, ``submitted_at`` a :func:`time.perf_counter` reading."""
+    arguments, ``submitted_at`` a :func:`time.perf_counter` reading, ``then`` what to make of
+    the result on the worker thread before it is sent (None: send it as it is)."""
 
     request_id: int
     kind: str
     slot: str
     params: Mapping[str, Any]
     submitted_at: float
+    then: Callable[[Any], Any] | None = None
 
 
 class RequestBook:
@@ -261,6 +263,8 @@ class GenerationWorker(QObject):
             params["progress"] = progress
         try:
             result = getattr(self._composer, request.kind)(**params)
+            if request.then is not None:
+                result = request.then(result)
         except GenerationCancelled:
             self.cancelled.emit(request_id)
         except Exception as error:
@@ -368,10 +372,20 @@ class GenerationService(QObject):
             thread.start()
         self._load_requested.emit(model_dir, device)
 
-    def submit(self, kind: str, *, slot: str | None = None, **params: Any) -> int:
+    def submit(
+        self,
+        kind: str,
+        *,
+        slot: str | None = None,
+        then: Callable[[Any], Any] | None = None,
+        **params: Any,
+    ) -> int:
         """Post a request to call ``Composer.<kind>(**params)``; returns its id at once.
 
         ``slot`` (default: ``kind``) names the slot whose older requests this one makes stale.
+        ``then(result)``, when given, runs on the worker thread after the call, and what it
+        returns is what ``finished`` carries (work that should not load the UI thread, such as
+        drawing thumbnails; it must not touch widgets or other UI-thread objects).
         Parameters are checked by the engine, on the worker thread: a bad one comes back as
         ``failed``.
 
@@ -394,7 +408,7 @@ class GenerationService(QObject):
             )
         slot = kind if slot is None else slot
         request_id = self._book.open(slot)
-        self._run_requested.emit(Request(request_id, kind, slot, params, time.perf_counter()))
+        self._run_requested.emit(Request(request_id, kind, slot, params, time.perf_counter(), then))
         return request_id
 
     def cancel(self, request_id: int) -> bool:
