@@ -241,6 +241,12 @@ class _ThumbnailWorker(QObject):
         if self._latest.is_current(batch_id):
             self.batch_finished.emit(batch_id)
 
+    @Slot()
+    def finish(self) -> None:
+        """End the thread's event loop, after every request queued before (they carry Python
+        objects, which must not be dropped unprocessed on the thread's exit: a crash)."""
+        self.thread().quit()
+
 
 class ThumbnailRenderer(QObject):
     """Renders thumbnails of patterns on a thread of its own (started by the first
@@ -259,6 +265,7 @@ class ThumbnailRenderer(QObject):
     batch_finished = Signal(int)
 
     _render_requested = Signal(int, object, int, int)
+    _finish_requested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -301,10 +308,14 @@ class ThumbnailRenderer(QObject):
             return
         self._closed = True
         self._latest.set(None)
-        thread, self._thread, self._worker = self._thread, None, None
+        thread, worker = self._thread, self._worker
         if thread is not None:
-            thread.quit()
+            self._finish_requested.emit()  # queued behind the renders, which now return at once
             thread.wait()
+        # Only now let the worker go: dropped while its thread still ran a render, Python
+        # would delete it under the thread's feet (a crash).
+        self._thread, self._worker = None, None
+        del worker
 
     def _start(self) -> None:
         thread = QThread()
@@ -312,6 +323,7 @@ class ThumbnailRenderer(QObject):
         worker = _ThumbnailWorker(self._latest)
         worker.moveToThread(thread)
         self._render_requested.connect(worker.render, _QUEUED)
+        self._finish_requested.connect(worker.finish, _QUEUED)
         worker.thumbnail_ready.connect(self._on_thumbnail_ready, _QUEUED)
         worker.batch_finished.connect(self._on_batch_finished, _QUEUED)
         app = QCoreApplication.instance()

@@ -242,6 +242,11 @@ class GenerationWorker(QObject):
             LoadedModel(info, str(composer.device), time.perf_counter() - started)
         )
 
+    @Slot()
+    def finish(self) -> None:
+        """End the thread's event loop (queued after every request, see shutdown)."""
+        self.thread().quit()
+
     @Slot(object)
     def run(self, request: Request) -> None:
         """Serve one request; every exception becomes ``failed``, the worker goes on."""
@@ -315,6 +320,7 @@ class GenerationService(QObject):
 
     _load_requested = Signal(object, object)
     _run_requested = Signal(object)
+    _finish_requested = Signal()
 
     def __init__(self, parent: QObject | None = None, warm_up: bool = True) -> None:
         super().__init__(parent)
@@ -359,6 +365,7 @@ class GenerationService(QObject):
             worker.moveToThread(thread)
             self._load_requested.connect(worker.load, _QUEUED)
             self._run_requested.connect(worker.run, _QUEUED)
+            self._finish_requested.connect(worker.finish, _QUEUED)
             worker.model_ready.connect(self._on_model_ready, _QUEUED)
             worker.model_failed.connect(self._on_model_failed, _QUEUED)
             worker.progressed.connect(self._on_progressed, _QUEUED)
@@ -425,10 +432,17 @@ class GenerationService(QObject):
             return
         self._stopped = True
         self._book.cancel_all()
-        thread, self._thread, self._worker = self._thread, None, None
+        thread, worker = self._thread, self._worker
         if thread is not None:
-            thread.quit()
+            # Queued behind the requests (cancelled: each is skipped at once), so that none is
+            # dropped unprocessed when the thread ends; they hold Python objects, and freeing
+            # those there, without the interpreter's lock, crashes.
+            self._finish_requested.emit()
             thread.wait()
+        # Only now let the worker go: dropped while its thread still ran a request, Python
+        # would delete it under the thread's feet (a crash).
+        self._thread, self._worker = None, None
+        del worker
 
     # --- the worker's news, on the UI thread ----------------------------------------------
     @Slot(object)
