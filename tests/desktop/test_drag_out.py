@@ -30,6 +30,7 @@ from desktop.drag_out import (
 )
 from engine.clips import extract_clip
 from engine.music import Note, Pattern, TimeSignature, Track
+from tests.engine.test_clips import mido_notes as read_with_mido
 
 DAY_SEC = 24 * 3600
 
@@ -48,21 +49,7 @@ def quartet() -> Pattern:
 
 def mido_notes(path: Path) -> dict[str, list[tuple[int, int, int, int]]]:
     """(start, length, pitch, velocity) per named track, read by mido from the file."""
-    out = {}
-    for track in mido.MidiFile(str(path)).tracks:
-        name, tick, sounding, notes = None, 0, {}, []
-        for msg in track:
-            tick += msg.time
-            if msg.type == "track_name":
-                name = msg.name
-            elif msg.type == "note_on" and msg.velocity > 0:
-                sounding[msg.note] = (tick, msg.velocity)
-            elif msg.type in ("note_on", "note_off"):
-                start, velocity = sounding.pop(msg.note)
-                notes.append((start, tick - start, msg.note, velocity))
-        if name is not None:
-            out[name] = sorted(notes)
-    return out
+    return read_with_mido(mido.MidiFile(str(path)))
 
 
 def expected_notes(clip: Pattern) -> dict[str, list[tuple[int, int, int, int]]]:

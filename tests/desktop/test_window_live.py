@@ -24,6 +24,7 @@ from engine.midi.ports import MidiInput
 from engine.music import Note, Pattern, Track
 from engine.project import Project
 from tests.desktop.test_transport import BPM, TPQ, _beats, _collect, _onsets, _pattern, hanging
+from tests.engine.test_clips import mido_notes
 
 
 @pytest.fixture
@@ -160,16 +161,10 @@ def test_drag_out_makes_a_midi_file_of_the_chosen_bars_of_one_track(
     assert len(urls) == 1
     path = Path(QUrl(urls[0]).toLocalFile())
     assert path.parent == tmp_path / "drag"  # the test's private drag folder
-    midi = mido.MidiFile(path)
-    notes = []
-    now = 0
-    for message in mido.merge_tracks(midi.tracks):
-        now += message.time
-        if message.type == "note_on" and message.velocity > 0:
-            notes.append((now * TPQ // midi.ticks_per_beat, message.note))
+    heard = mido_notes(mido.MidiFile(path))
     expected = extract_clip(pattern, (1, 2), 1).tracks[0].notes
-    assert notes == [(n.start, n.pitch) for n in expected]
-    assert notes == [(TPQ, 43)]
+    assert heard == {"Bass": [(n.start, n.duration, n.pitch, n.velocity) for n in expected]}
+    assert heard["Bass"][0][:3] == (TPQ, 480, 43)
 
 
 def test_preferences_and_recent_files_outlive_the_window(
