@@ -117,6 +117,32 @@ def warnings_summary(warnings: tuple[str, ...]) -> str:
     return f"{_plural(len(warnings), 'import warning')}: {first}{more}"
 
 
+class TakeMemory:
+    """The takes behind the provenances of the undo history's states, newest kept: Regenerate
+    continues from the take the shown state came from, after an undo too. A state edited by
+    hand keeps its provenance object, and so its take; a state no generation made has none."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        # id(provenance) -> (provenance, take); holding the provenance keeps its id unique
+        self._known: dict[int, tuple[object, Any]] = {}
+
+    def remember(self, take: Any) -> None:
+        provenance = take.provenance
+        self._known.pop(id(provenance), None)
+        self._known[id(provenance)] = (provenance, take)
+        while len(self._known) > self.limit:
+            del self._known[next(iter(self._known))]
+
+    def behind(self, provenance: object) -> Any:
+        """The take whose provenance is ``provenance`` (the same object), or None."""
+        known = self._known.get(id(provenance))
+        return known[1] if known is not None and known[0] is provenance else None
+
+    def clear(self) -> None:
+        self._known.clear()
+
+
 @dataclass(slots=True)
 class _Pending:
     """A generation request the window waits for."""
@@ -173,7 +199,8 @@ class MainWindow(QMainWindow):
         self.recovery_box: QMessageBox | None = None
         self.close_box: QMessageBox | None = None
         self.file_dialog: QFileDialog | None = None
-        self._take: Any = None  # the Take the document's pattern came from (regenerate uses it)
+        #: The takes the history's states came from (Regenerate continues from the state's).
+        self.takes = TakeMemory()
         self._lane_base: Pattern | None = None
         #: The name of the MIDI file a never-saved project was imported from (for the title).
         self.source_name: str | None = None
@@ -921,8 +948,9 @@ class MainWindow(QMainWindow):
             tuple(target_bars) if target_bars is not None else None,
             tuple(target_tracks) if target_tracks is not None else None,
         )
-        if self._take is not None:
-            return self._submit(pending, take=self._take, bars=target_bars, tracks=target_tracks)
+        take = self.takes.behind(self.document.state.provenance)
+        if take is not None:
+            return self._submit(pending, take=take, bars=target_bars, tracks=target_tracks)
         # A pattern that no generation made (an imported file): fill the cells around the rest.
         pattern = self.document.pattern
         keep_bars = set(locks.bars)
@@ -1004,7 +1032,7 @@ class MainWindow(QMainWindow):
             )
         else:
             state = Document(take.pattern, provenance=take.provenance, seed=pending.seed)
-        self._take = take
+        self.takes.remember(take)
         if pending.kind == "generate" and pending.seed is not None:
             self.seed_box.setValue(pending.seed)
         if doc.is_open:
@@ -1088,7 +1116,8 @@ class MainWindow(QMainWindow):
             doc.note_adopted(idea)
             self._start_autosave()
             self._apply_grid()
-        self._take = take
+        if take is not None:
+            self.takes.remember(take)
         self.auditioned = None
         self.statusBar().showMessage(f"{label}: done (Ctrl+Z undoes it)", 4000)
 
@@ -1193,7 +1222,7 @@ class MainWindow(QMainWindow):
             self._file_error("open", error.path, error.reason)
             return False
         self.import_warnings = ()
-        self._take = None
+        self.takes.clear()
         self.source_name = None
         self.document.open(project, Path(path))
         self.last_error = None
@@ -1211,7 +1240,6 @@ class MainWindow(QMainWindow):
             self._file_error("open", error.path, error.reason)
             return False
         self.import_warnings = result.warnings
-        self._take = None
         name = Path(path).name
         if not self.document.is_open or self.document.path is None:
             self.source_name = name
@@ -1375,7 +1403,7 @@ class MainWindow(QMainWindow):
         if session.project is None:
             return False
         self.import_warnings = ()
-        self._take = None
+        self.takes.clear()
         self.document.open(session.project, session.project_path, dirty=True)
         discard(session)
         self._apply_grid()

@@ -242,6 +242,24 @@ def test_generation_regenerate_and_inpaint_keep_locks_and_are_undoable(
     assert win.pattern.tracks[0].notes == (note,)
 
 
+def test_regenerate_after_an_undo_continues_from_the_state_shown(
+    qtbot: QtBot, with_model: MainWindow
+) -> None:
+    win = with_model
+    _generated(qtbot, win, win.new_from_seed(6))
+    first = win.document.state.provenance
+    assert first is not None
+    _generated(qtbot, win, win.regenerate(bars=[0]))
+    win.undo()
+    assert win.document.state.provenance is first
+    _generated(qtbot, win, win.regenerate(bars=[2]))
+    provenance = win.document.state.provenance
+    assert provenance is not None
+    # one regeneration on top of the first take, not on top of the undone one
+    assert [step["op"] for step in provenance.history] == ["generate", "regenerate"]
+    assert provenance.history[-1]["bars"] == [2]
+
+
 def test_worker_errors_appear_as_messages_and_generation_goes_on(
     qtbot: QtBot, with_model: MainWindow, tmp_path: Path
 ) -> None:
