@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.browse:
             window.browser.audition(window.browser_panel.current_index or 0)
         else:
-            window.transport.play(window.playback_pattern())
+            window.transport.play(window.playback.pattern_to_play())
         QTimer.singleShot(round(args.play * 1000), grab_and_quit)
 
     if args.seed is None:

@@ -44,14 +44,13 @@ from desktop.document import EditDocument
 from desktop.drag_out import DragHandle, clip_mime_data, drag_folder, prune_drag_folder
 from desktop.grids import DEFAULT_GRID, GRIDS
 from desktop.piano_roll_view import PianoRollView
+from desktop.playback import Playback
 from desktop.preferences import Preferences, PreferencesDialog
 from desktop.recent_files import RecentFiles
 from desktop.roll_tools import RollEditor
 from desktop.shortcuts_panel import ShortcutsPanel
 from desktop.theme import apply_theme
 from desktop.track_list import TrackList
-from desktop.transport import PREVIEW_OUTPUT, Transport
-from desktop.transport_bar import TransportBar
 from desktop.velocity_lane import VelocityLane
 from desktop.worker import GenerationService, LoadedModel
 from engine import __version__
@@ -192,8 +191,6 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         #: The last generation's message (an error) shown to the user, if any.
         self.last_generation_error: str | None = None
-        #: The last playback problem reported (a port, the audio device), if any.
-        self.last_transport_error: str | None = None
         self.error_box: QMessageBox | None = None
         self.about_box: QMessageBox | None = None
         self.recovery_box: QMessageBox | None = None
@@ -288,36 +285,25 @@ class MainWindow(QMainWindow):
             self.service,
             self.document,
             shaper=self.shaper,
-            audition=self.audition,
+            audition=lambda pattern: self.playback.audition(pattern),
             adopt=self.adopt_idea,
             seed=self._browser_seed,
             parent=self,
         )
-        #: The pattern a click in the browser plays instead of the project's (None: the project).
-        self.auditioned: Pattern | None = None
-
-        # --- transport ------------------------------------------------------------------------
-        prefs = self.prefs
-        self.transport = Transport(self, midi_api=prefs.midi_api)
-        self.transport.output_port = prefs.output_port
-        self.transport.input_port = prefs.input_port
-        self.transport.audio_device = prefs.audio_device
-        self.transport.bpm = prefs.bpm
-        self.transport.sync = prefs.sync
-        self.transport.send_clock = prefs.send_clock
-        self.transport.error_raised.connect(self._on_transport_error)
-        self.transport.position_changed.connect(self._on_playhead)
-        self.transport.state_changed.connect(self._on_transport_state)
-        self.transport.recording_finished.connect(self._on_recorded)
-        #: Audio preview errors already shown in a message box (each is shown once).
-        self._audio_errors_shown: set[str] = set()
-        #: Mute and solo as last told to the transport, per track.
-        self._told_flags: list[tuple[bool, bool]] = []
+        self.playback = Playback(
+            self,
+            self.document,
+            self.piano_roll,
+            self.track_list,
+            self.browser_panel,
+            current_track=lambda: self.editor.track,
+            show_message=self._message,
+            prefs=self.prefs,
+        )
+        self.transport = self.playback.transport
 
         self._build_actions()
-        self.transport_bar = TransportBar(
-            self.transport, self.playback_pattern, lambda: self.editor.track
-        )
+        self.transport_bar = self.playback.bar
         self.addToolBarBreak()
         self.addToolBar(self.transport_bar)
         self._build_more_actions()
@@ -553,13 +539,7 @@ class MainWindow(QMainWindow):
     def _apply_preferences(self) -> None:
         prefs = self.prefs
         self.grid_box.setCurrentText(prefs.grid)
-        transport = self.transport
-        transport.midi_api = prefs.midi_api
-        transport.output_port = prefs.output_port
-        transport.input_port = prefs.input_port
-        if transport.audio_device != prefs.audio_device:
-            transport.audio_device = prefs.audio_device
-            self._audio_errors_shown.clear()
+        self.playback.apply_preferences(prefs)
         self.transport_bar.refresh_ports()
         app = QApplication.instance()
         if isinstance(app, QApplication):
@@ -631,23 +611,7 @@ class MainWindow(QMainWindow):
 
     def _on_document_changed(self, music: bool) -> None:
         self._show_state(music)
-        doc = self.document
-        if not doc.is_open:
-            return
-        if music:
-            # An edit or a new take: it reaches the DAW at the next bar line.
-            self.auditioned = None
-            self.browser_panel.set_playing(None)
-            self.transport.update_pattern(doc.pattern)
-        flags = [(s.mute, s.solo) for s in doc.track_states]
-        if flags != self._told_flags:
-            for i, (mute, solo) in enumerate(flags):
-                told = self._told_flags[i] if i < len(self._told_flags) else (False, False)
-                if mute != told[0]:
-                    self.transport.set_mute(i, mute)
-                if solo != told[1]:
-                    self.transport.set_solo(i, solo)
-            self._told_flags = flags
+        self.playback.project_changed(music)
 
     def _show_state(self, music: bool) -> None:
         pattern = self.pattern
@@ -1118,72 +1082,7 @@ class MainWindow(QMainWindow):
             self._apply_grid()
         if take is not None:
             self.takes.remember(take)
-        self.auditioned = None
         self.statusBar().showMessage(f"{label}: done (Ctrl+Z undoes it)", 4000)
-
-    def audition(self, pattern: Pattern) -> None:
-        """Play ``pattern`` (a browser tile) in place of the project until something is adopted
-        or the project changes: into the DAW, or through the built-in synth, whichever the
-        transport's output is. While playing it takes over at the next bar line."""
-        self.auditioned = pattern
-        if self.transport.play(pattern):
-            self.statusBar().showMessage(
-                "Auditioning a browser take (the project is unchanged): Enter or a "
-                "double-click adopts it, an edit goes back to the project",
-                8000,
-            )
-
-    # --- transport -----------------------------------------------------------------------------
-    def playback_pattern(self) -> Pattern | None:
-        """What Play plays: the auditioned browser tile, else the project."""
-        if self.auditioned is not None:
-            return self.auditioned
-        return self.pattern
-
-    def _on_transport_error(self, message: str) -> None:
-        self.statusBar().showMessage(message, 10000)
-        audio = self.transport.output_port == PREVIEW_OUTPUT
-        if audio and message in self._audio_errors_shown:
-            return  # said once; the status bar repeats it
-        if audio:
-            self._audio_errors_shown.add(message)
-        self.last_transport_error = message
-        self._message("Playback", message)
-
-    def _on_transport_state(self, state: str) -> None:
-        if state == "stopped":
-            self.piano_roll.playhead_tick = None
-            self.piano_roll.update()
-            self.browser_panel.set_playing(None)
-
-    def _on_playhead(self, beat: float) -> None:
-        pattern = self.transport.pattern or self.pattern
-        roll = self.piano_roll
-        if pattern is None or not self.transport.playing:
-            roll.playhead_tick = None
-        else:
-            roll.playhead_tick = beat * pattern.ticks_per_quarter
-        roll.update()
-
-    def _on_recorded(self, index: int, track: Any) -> None:
-        """A recording from the input port ended: it becomes track ``index`` (one undo step)
-        and the current track, ready for Accompany."""
-        doc = self.document
-        if not doc.is_open or not 0 <= index < len(doc.pattern.tracks):
-            return
-        pattern = doc.pattern
-        kept = pattern.tracks[index]
-        notes = [n for n in track.notes if n.start < pattern.length_ticks]
-        doc.push(
-            f"Record into {kept.name or f'track {index + 1}'}",
-            ed.replace_track(pattern, index, kept.with_notes(notes)),
-        )
-        self.track_list.select_track(index)
-        self.statusBar().showMessage(
-            f"Recorded {len(notes)} notes into {kept.name}: Accompany (Ctrl+Shift+A) writes "
-            "the other tracks around them",
-            10000,
-        )
 
     # --- model -------------------------------------------------------------------------------
     def set_model(self, folder: str | os.PathLike[str] | None) -> bool:
@@ -1442,13 +1341,8 @@ class MainWindow(QMainWindow):
         prefs = self.prefs
         prefs.window_geometry = bytes(self.saveGeometry().data())
         prefs.window_state = bytes(self.saveState().data())
-        transport = self.transport
-        prefs.output_port = transport.output_port
-        prefs.input_port = transport.input_port
-        prefs.bpm = transport.bpm
-        prefs.sync = transport.sync
-        prefs.send_clock = transport.send_clock
-        transport.close()
+        self.playback.save_preferences(prefs)
+        self.playback.close()
         self._autosave_timer.stop()
         self.browser.close()
         self.service.shutdown()

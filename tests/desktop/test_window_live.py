@@ -89,13 +89,13 @@ def test_a_browser_tile_auditions_live_until_the_project_changes(
     project = _pattern([_beats(60)])
     tile = _pattern([_beats(67)])
     open_pattern(live, project)
-    live.audition(tile)  # a click on a tile: plays it, the project is untouched
+    live.playback.audition(tile)  # a click on a tile: plays it, the project is untouched
     assert live.document.pattern is project
-    assert live.playback_pattern() is tile
+    assert live.playback.pattern_to_play() is tile
     heard = _collect(qtbot, daw, 0.6)
     assert {r.message[1] for r in _onsets(heard)} == {67}
     live.document.push("Edit", project.with_track(0, _beats(48)))  # back to the project
-    assert live.auditioned is None
+    assert live.playback.auditioned is None
     with qtbot.waitSignal(live.transport.pattern_swapped, timeout=5000):
         pass
     daw.poll()  # what arrived before the bar line
