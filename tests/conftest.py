@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,12 @@ import pytest
 from hypothesis import settings
 
 from engine.live.jack import JackServer, jack_installed
+
+# PortAudio (the audio preview's sounddevice) lists its sound systems once, when first loaded.
+# Loaded here, before any test starts a private JACK server, it never joins that server: a
+# client there would run in every JACK period and disturb the live-timing tests.
+with contextlib.suppress(OSError, ImportError):
+    import sounddevice  # noqa: F401
 
 # In CI the property tests replay the same examples every run, so a red build always means a
 # change broke something; locally they keep exploring new examples.
