@@ -300,9 +300,7 @@ class BrowserController(QObject):
     def _on_document_changed(self, music: bool) -> None:
         doc = self.document
         shown = (list(doc.ideas), list(doc.adopted))
-        if self._shown_ideas is not None and [list(map(id, x)) for x in shown] == [
-            list(map(id, x)) for x in self._shown_ideas
-        ]:
+        if shown == self._shown_ideas:  # ideas compare by identity
             return
         self._shown_ideas = shown
         self._prune_images()
