@@ -137,10 +137,12 @@ class PreviewPlayer:
         pattern = self._pattern
         if pattern is None or not (self._muted or self._soloed):
             return None
+        # As the live player: while any track is soloed only soloed ones sound; a muted track
+        # never does.
         tracks = range(len(pattern.tracks))
-        if self._soloed:
-            return {t for t in tracks if t in self._soloed}
-        return {t for t in tracks if t not in self._muted}
+        return {
+            t for t in tracks if t not in self._muted and (not self._soloed or t in self._soloed)
+        }
 
     def _set_state(self, state: str) -> None:
         if state != self._state:

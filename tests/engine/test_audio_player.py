@@ -75,10 +75,11 @@ def test_mute_and_solo_choose_the_tracks_heard() -> None:
     np.testing.assert_array_equal(
         preview.pull(BAR_FRAMES), render(pattern, RATE, BPM, audible={1})[:BAR_FRAMES]
     )
+    p.set_solo(0, True)  # soloed but muted: silent, as in the live player
+    assert not np.any(preview.pull(BAR_FRAMES))
     p.set_mute(0, False)
-    p.set_solo(0, True)
     np.testing.assert_array_equal(
-        preview.pull(BAR_FRAMES), render(pattern, RATE, BPM, audible={0})[BAR_FRAMES:]
+        preview.pull(BAR_FRAMES), render(pattern, RATE, BPM, audible={0})[:BAR_FRAMES]
     )
 
 
