@@ -26,10 +26,11 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QCoreApplication, QObject, QSize, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 
 from desktop import colors
+from desktop.threads import ThreadWorker, WorkerThread
 from engine.music import Pattern, Track
 from engine.palette import TRACK_COLORS
 
@@ -221,7 +222,7 @@ class _LatestBatch:
             return self._batch_id == batch_id
 
 
-class _ThumbnailWorker(QObject):
+class _ThumbnailWorker(ThreadWorker):
     """Lives on the renderer's thread; renders one batch per call, skipping the rest of a
     batch as soon as it is no longer the latest."""
 
@@ -241,12 +242,6 @@ class _ThumbnailWorker(QObject):
         if self._latest.is_current(batch_id):
             self.batch_finished.emit(batch_id)
 
-    @Slot()
-    def finish(self) -> None:
-        """End the thread's event loop, after every request queued before (they carry Python
-        objects, which must not be dropped unprocessed on the thread's exit: a crash)."""
-        self.thread().quit()
-
 
 class ThumbnailRenderer(QObject):
     """Renders thumbnails of patterns on a thread of its own (started by the first
@@ -265,19 +260,17 @@ class ThumbnailRenderer(QObject):
     batch_finished = Signal(int)
 
     _render_requested = Signal(int, object, int, int)
-    _finish_requested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._latest = _LatestBatch()
-        self._thread: QThread | None = None
-        self._worker: _ThumbnailWorker | None = None
+        self._thread: WorkerThread | None = None
         self._closed = False
 
     @property
     def running(self) -> bool:
         """Whether the rendering thread runs (from the first :meth:`render` to :meth:`close`)."""
-        return self._thread is not None and self._thread.isRunning()
+        return self._thread is not None and self._thread.running
 
     def render(self, batch_id: int, patterns: Sequence[Pattern], size: QSize) -> None:
         """Queue pictures of ``patterns`` at ``size`` pixels as batch ``batch_id``; returns at
@@ -308,29 +301,19 @@ class ThumbnailRenderer(QObject):
             return
         self._closed = True
         self._latest.set(None)
-        thread, worker = self._thread, self._worker
-        if thread is not None:
-            self._finish_requested.emit()  # queued behind the renders, which now return at once
-            thread.wait()
-        # Only now let the worker go: dropped while its thread still ran a render, Python
-        # would delete it under the thread's feet (a crash).
-        self._thread, self._worker = None, None
-        del worker
+        if self._thread is not None:
+            self._thread.stop()  # the renders queued before now return at once
+            self._thread = None
 
     def _start(self) -> None:
-        thread = QThread()
-        thread.setObjectName("barforge-thumbnails")
         worker = _ThumbnailWorker(self._latest)
-        worker.moveToThread(thread)
         self._render_requested.connect(worker.render, _QUEUED)
-        self._finish_requested.connect(worker.finish, _QUEUED)
         worker.thumbnail_ready.connect(self._on_thumbnail_ready, _QUEUED)
         worker.batch_finished.connect(self._on_batch_finished, _QUEUED)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.close)
-        self._thread, self._worker = thread, worker
-        thread.start()
+        self._thread = WorkerThread("barforge-thumbnails", worker)
 
     # The worker's news arrives here on the UI thread; a batch superseded meanwhile is dropped.
     @Slot(int, int, QImage)

@@ -54,8 +54,9 @@ from dataclasses import dataclass
 from itertools import count
 from typing import TYPE_CHECKING, Any, Final
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 
+from desktop.threads import ThreadWorker, WorkerThread
 from engine.gan.errors import CheckpointError
 from engine.generation.errors import GenerationCancelled
 from engine.generation.settings import Locks
@@ -186,7 +187,7 @@ def describe_error(error: Exception) -> str:
     return f"unexpected error ({type(error).__name__}: {error})"
 
 
-class GenerationWorker(QObject):
+class GenerationWorker(ThreadWorker):
     """Owns the Composer; lives on the service's thread and serves one request at a time.
 
     Its slots run on that thread (the service posts to them with queued signals); its signals
@@ -241,11 +242,6 @@ class GenerationWorker(QObject):
         self.model_ready.emit(
             LoadedModel(info, str(composer.device), time.perf_counter() - started)
         )
-
-    @Slot()
-    def finish(self) -> None:
-        """End the thread's event loop (queued after every request, see shutdown)."""
-        self.thread().quit()
 
     @Slot(object)
     def run(self, request: Request) -> None:
@@ -320,14 +316,12 @@ class GenerationService(QObject):
 
     _load_requested = Signal(object, object)
     _run_requested = Signal(object)
-    _finish_requested = Signal()
 
     def __init__(self, parent: QObject | None = None, warm_up: bool = True) -> None:
         super().__init__(parent)
         self._book = RequestBook()
         self._warm_up = warm_up
-        self._thread: QThread | None = None
-        self._worker: GenerationWorker | None = None
+        self._thread: WorkerThread | None = None
         self._stopped = False
         self._model: LoadedModel | None = None
 
@@ -335,7 +329,7 @@ class GenerationService(QObject):
     @property
     def running(self) -> bool:
         """Whether the worker thread runs (after :meth:`start`, until :meth:`shutdown`)."""
-        return self._thread is not None and self._thread.isRunning()
+        return self._thread is not None and self._thread.running
 
     @property
     def model(self) -> LoadedModel | None:
@@ -359,13 +353,9 @@ class GenerationService(QObject):
         if self._stopped:
             raise RuntimeError("the generation service was shut down")
         if self._thread is None:
-            thread = QThread()
-            thread.setObjectName("barforge-generation")
             worker = GenerationWorker(self._book, self._warm_up)
-            worker.moveToThread(thread)
             self._load_requested.connect(worker.load, _QUEUED)
             self._run_requested.connect(worker.run, _QUEUED)
-            self._finish_requested.connect(worker.finish, _QUEUED)
             worker.model_ready.connect(self._on_model_ready, _QUEUED)
             worker.model_failed.connect(self._on_model_failed, _QUEUED)
             worker.progressed.connect(self._on_progressed, _QUEUED)
@@ -375,8 +365,7 @@ class GenerationService(QObject):
             app = QCoreApplication.instance()
             if app is not None:
                 app.aboutToQuit.connect(self.shutdown)
-            self._thread, self._worker = thread, worker
-            thread.start()
+            self._thread = WorkerThread("barforge-generation", worker)
         self._load_requested.emit(model_dir, device)
 
     def submit(
@@ -432,17 +421,9 @@ class GenerationService(QObject):
             return
         self._stopped = True
         self._book.cancel_all()
-        thread, worker = self._thread, self._worker
-        if thread is not None:
-            # Queued behind the requests (cancelled: each is skipped at once), so that none is
-            # dropped unprocessed when the thread ends; they hold Python objects, and freeing
-            # those there, without the interpreter's lock, crashes.
-            self._finish_requested.emit()
-            thread.wait()
-        # Only now let the worker go: dropped while its thread still ran a request, Python
-        # would delete it under the thread's feet (a crash).
-        self._thread, self._worker = None, None
-        del worker
+        if self._thread is not None:
+            self._thread.stop()  # the requests queued before, cancelled, are skipped at once
+            self._thread = None
 
     # --- the worker's news, on the UI thread ----------------------------------------------
     @Slot(object)

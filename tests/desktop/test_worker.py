@@ -288,8 +288,9 @@ def test_a_result_made_before_a_newer_request_came_is_dropped(
     them yet when newer requests of their slots arrive: both answers are dropped."""
     served: list[int] = []
     both = threading.Event()
-    worker = service._worker
-    assert worker is not None
+    assert service._thread is not None
+    worker = service._thread.worker
+    assert isinstance(worker, GenerationWorker)
 
     def note(request_id: int, *_: object) -> None:
         served.append(request_id)
@@ -371,8 +372,9 @@ def test_a_cancel_after_the_result_was_made_still_means_cancelled(
     """The worker has made the result, but the UI thread has not received it yet: the cancel
     still wins, and the result is dropped."""
     served = threading.Event()
-    worker = service._worker
-    assert worker is not None
+    assert service._thread is not None
+    worker = service._thread.worker
+    assert isinstance(worker, GenerationWorker)
     worker.finished.connect(lambda *_: served.set(), Qt.ConnectionType.DirectConnection)
     request_id = service.submit("generate", seed=9)
     # Wait without processing events: the result stays queued for the UI thread.
@@ -434,8 +436,8 @@ def check_the_ui_thread_keeps_running(
 def test_shutdown_stops_a_running_request_and_the_thread(
     qtbot: QtBot, service: GenerationService, events: Events
 ) -> None:
-    thread = service._thread
-    assert thread is not None
+    assert service._thread is not None
+    thread = service._thread.qthread
     assert thread.isRunning()
     request_id = service.submit("accompany", pattern=melody(), track=0, steps=ENDLESS_STEPS)
     queued = service.submit("generate", seed=1)
@@ -462,8 +464,8 @@ def test_the_leak_guard_catches_a_service_left_running(
     service = GenerationService(warm_up=False)
     with qtbot.waitSignal(service.model_ready, timeout=TIMEOUT_MS):
         service.start(tiny_model_dir)
-    thread = service._thread
-    assert thread is not None
+    assert service._thread is not None
+    thread = service._thread.qthread
     problems = leak_check([thread])
     assert any("QThread is still running" in p for p in problems)
     service.shutdown()
