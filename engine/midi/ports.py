@@ -253,6 +253,21 @@ def _list_ports(kind: type[rtmidi.MidiOut] | type[rtmidi.MidiIn], api: str | Non
         probe.delete()
 
 
+def _still_there(
+    closed: bool, virtual: bool, name: str, port: rtmidi.MidiOut | rtmidi.MidiIn
+) -> bool:
+    """Whether an open port is still there: a virtual one always, another program's while the
+    MIDI system lists it."""
+    if closed:
+        return False
+    if virtual:
+        return True
+    try:
+        return name in port.get_ports()
+    except (rtmidi.RtMidiError, RuntimeError):
+        return False
+
+
 class MidiOutput:
     """One output port: virtual (others connect to it) or another program's input, by name.
 
@@ -299,14 +314,7 @@ class MidiOutput:
     def exists(self) -> bool:
         """Whether the port is still there: always, for a virtual port; for another program's
         port, whether the MIDI system still lists it."""
-        if self._closed:
-            return False
-        if self.virtual:
-            return True
-        try:
-            return self.name in self._out.get_ports()
-        except (rtmidi.RtMidiError, RuntimeError):
-            return False
+        return _still_there(self._closed, self.virtual, self.name, self._out)
 
     @property
     def closed(self) -> bool:
@@ -409,14 +417,7 @@ class MidiInput:
 
     def exists(self) -> bool:
         """As :meth:`MidiOutput.exists`."""
-        if self._closed:
-            return False
-        if self.virtual:
-            return True
-        try:
-            return self.name in self._in.get_ports()
-        except (rtmidi.RtMidiError, RuntimeError):
-            return False
+        return _still_there(self._closed, self.virtual, self.name, self._in)
 
     def close(self) -> None:
         """Close the port and free the client. Idempotent; safe against a concurrent poll."""
