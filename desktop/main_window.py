@@ -60,6 +60,7 @@ from engine.clips import clip_file_name
 from engine.gan.errors import CheckpointError
 from engine.generation.locking import enforce_locks, merge_regenerated
 from engine.generation.settings import Locks
+from engine.generation.track_fit import track_fit_problem
 from engine.history import Document
 from engine.midi.files import MidiFileError, read_midi_file, write_midi_file
 from engine.models import ModelInfo, describe_model
@@ -320,7 +321,9 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.triggered.connect(slot)
+        # ``triggered`` passes the action's checked state; a slot with an optional argument
+        # (new_from_seed's seed, regenerate's bars) would take it for one. Call it bare.
+        action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)
         return action
 
@@ -354,7 +357,7 @@ class MainWindow(QMainWindow):
             ("Octave Down", "Ctrl+Down", 0, -12),
         )
         self.nudge_actions = [
-            self._action(text, shortcut, lambda _=False, s=s, p=p: self._nudge(s, p))
+            self._action(text, shortcut, lambda s=s, p=p: self._nudge(s, p))
             for text, shortcut, s, p in nudges
         ]
         self.lengthen_action = self._action(
@@ -371,7 +374,7 @@ class MainWindow(QMainWindow):
             ("select", "&Select", "S"),
             ("erase", "&Erase", "E"),
         ):
-            action = self._action(text, shortcut, lambda _=False, t=tool: self.set_tool(t))
+            action = self._action(text, shortcut, lambda t=tool: self.set_tool(t))
             action.setCheckable(True)
             self.tool_group.addAction(action)
             self.tool_actions[tool] = action
@@ -872,10 +875,39 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{pending.label}…")
         return request
 
+    def fit_problem(self) -> str | None:
+        """Why the loaded model cannot write on the open project (its tracks are not the
+        model's: pitched notes would go into a drum track, a voice into another part), or None
+        when it can. A project the model made may have renamed tracks."""
+        if not self.document.is_open or self.model_info is None:
+            return None
+        config = self.model_info.config
+        return track_fit_problem(
+            self.document.pattern,
+            config.track_names,
+            config.is_drum,
+            trust_names=self.document.state.provenance is not None,
+        )
+
+    def _refuse_unfit(self, what: str) -> bool:
+        """Say why ``what`` cannot run on this project and return True, or return False."""
+        problem = self.fit_problem()
+        if problem is None:
+            return False
+        self._show_generation_error(f"{what} is not possible: {problem}.")
+        return True
+
     def new_from_seed(self, seed: int | None = None) -> int | None:
         """Generate the model's phrase for ``seed`` (default: the seed box) as a new state of
         the document (one undo step; a new untitled project when nothing is open)."""
         value = self.seed_box.value() if seed is None else int(seed)
+        doc = self.document
+        if doc.is_open and not doc.locks.empty and self.fit_problem() is not None:
+            self._show_generation_error(
+                f"New from Seed would replace the locked notes, bars or tracks: "
+                f"{self.fit_problem()}. Unlock them (or start a new project) first."
+            )
+            return None
         pending = _Pending("generate", f"Generate seed {value}", seed=value)
         return self._submit(pending, seed=value)
 
@@ -897,7 +929,7 @@ class MainWindow(QMainWindow):
     def regenerate(self, bars: list[int] | None = None) -> int | None:
         """Regenerate bars or a track of the edited pattern; locked notes, bars and tracks and
         everything outside the chosen cells stay as they are (one undo step)."""
-        if not self.document.is_open:
+        if not self.document.is_open or self._refuse_unfit("Regenerate"):
             return None
         target_bars, target_tracks = self._target_cells(bars)
         locks = self.document.locks
@@ -933,7 +965,7 @@ class MainWindow(QMainWindow):
 
     def inpaint(self) -> int | None:
         """Generate everything not locked around what is (one undo step)."""
-        if not self.document.is_open:
+        if not self.document.is_open or self._refuse_unfit("Fill Around Locks"):
             return None
         pending = _Pending("inpaint", "Fill around locks")
         return self._submit(
@@ -945,12 +977,16 @@ class MainWindow(QMainWindow):
 
     def accompany(self) -> int | None:
         """Keep the current track and generate the others around it (one undo step)."""
-        if not self.document.is_open:
+        if not self.document.is_open or self._refuse_unfit("Accompany"):
             return None
         track = self.editor.track
         pending = _Pending("accompany", f"Accompany track {track + 1}")
         return self._submit(
-            pending, pattern=self.document.pattern, track=track, seed=self._next_seed()
+            pending,
+            pattern=self.document.pattern,
+            track=track,
+            locks=self.document.locks,
+            seed=self._next_seed(),
         )
 
     def _next_seed(self) -> int:
@@ -988,11 +1024,12 @@ class MainWindow(QMainWindow):
             )
             state = dataclasses.replace(doc.state, pattern=pattern, provenance=take.provenance)
         elif doc.is_open:
-            pattern = take.pattern
-            locks = doc.locks if pending.kind != "generate" else Locks()
+            # A new piece, fill or accompaniment: the project's track names, programs,
+            # channels and tempo on the new notes, and every lock kept.
+            pattern = self.shape_take(take.pattern)
             seed = pending.seed if pending.seed is not None else doc.state.seed
             state = dataclasses.replace(
-                doc.state, pattern=pattern, provenance=take.provenance, seed=seed, locks=locks
+                doc.state, pattern=pattern, provenance=take.provenance, seed=seed
             )
         else:
             state = Document(take.pattern, provenance=take.provenance, seed=pending.seed)
@@ -1044,14 +1081,16 @@ class MainWindow(QMainWindow):
         """:meth:`shape_take` for the project as it is now, as a pure function (the browser
         runs it on the worker thread)."""
         doc = self.document
-        if not doc.is_open:
+        if not doc.is_open or self.fit_problem() is not None:
+            # Nothing open, or tracks the model does not write: its own tracks replace them
+            # (New from Seed and adopting refuse that while anything is locked).
             return lambda pattern: pattern
         current, locks = doc.pattern, doc.locks
 
         def shape(pattern: Pattern) -> Pattern:
             if len(current.tracks) != len(pattern.tracks) or current.bar_ticks != pattern.bar_ticks:
-                return pattern
-            shaped = pattern
+                return pattern  # the model's own tracks replace the project's
+            shaped = dataclasses.replace(pattern, tempo_us=current.tempo_us)
             for i, (mine, theirs) in enumerate(zip(current.tracks, pattern.tracks, strict=True)):
                 shaped = shaped.with_track(i, mine.with_notes(theirs.notes))
             return shaped if locks.empty else enforce_locks(shaped, current, locks)
@@ -1064,6 +1103,12 @@ class MainWindow(QMainWindow):
         continue from it."""
         doc = self.document
         label = f"Adopt {idea.label}"
+        if doc.is_open and not doc.locks.empty and self.fit_problem() is not None:
+            self._show_generation_error(
+                f"Adopting would replace the locked notes, bars or tracks: {self.fit_problem()}. "
+                "Unlock them (or start a new project) first."
+            )
+            return
         if doc.is_open:
             doc.note_adopted(idea)  # before the step, so the history list shows it at once
             state = dataclasses.replace(

@@ -498,6 +498,7 @@ class Composer:
                         settings,
                         int(step["candidates"]),
                         int(step["steps"]),
+                        locks=provenance.locks,
                     )
                 else:
                     take = self.inpaint(
@@ -721,14 +722,16 @@ class Composer:
         candidates: int = 4,
         steps: int = 20,
         *,
+        locks: Locks | None = None,
         progress: Progress | None = None,
     ) -> Take:
         """Keep the composer's own track and generate the other tracks around it.
 
         ``pattern`` either has the model's tracks (``track`` is the one to keep) or a single
         track, which becomes the model's track ``track`` (say the soprano, 0, for a melody).
-        ``progress`` is as for :meth:`inpaint` (returning False raises
-        :class:`GenerationCancelled`).
+        ``locks`` (of a pattern with the model's tracks) are kept too: the locked notes, bars
+        and other tracks stay exactly as they are. ``progress`` is as for :meth:`inpaint`
+        (returning False raises :class:`GenerationCancelled`).
         """
         if not isinstance(pattern, Pattern):
             raise GenerationError(f"accompany: expected a Pattern, got {type(pattern).__name__}")
@@ -758,9 +761,12 @@ class Composer:
                     )
                 ),
             )
+        if locks is not None and not isinstance(locks, Locks):
+            raise GenerationError(f"accompany: locks must be Locks, got {type(locks).__name__}")
+        kept = locks or Locks()
         take = self.inpaint(
             pattern,
-            Locks(tracks=[track]),
+            Locks(kept.notes, kept.bars, kept.tracks | {track}),
             seed,
             settings,
             candidates,

@@ -22,10 +22,11 @@ from desktop.main_window import MainWindow
 from engine.autosave import find_recoverable
 from engine.generation.settings import Locks
 from engine.midi.files import read_midi_file, write_midi_file
-from engine.music import Note, Pattern, Track
+from engine.music import Note, Pattern, TimeSignature, Track
 from engine.project import load_project
 
 BAR = 1920
+VOICES = ("Soprano", "Alto", "Tenor", "Bass")
 
 
 def song() -> Pattern:
@@ -265,11 +266,18 @@ def test_worker_errors_appear_as_messages_and_generation_goes_on(
 ) -> None:
     win = with_model
     path = tmp_path / "three.mid"
-    write_midi_file(song(), path)  # two tracks: the model has four
+    waltz = Pattern(
+        [Track(name, 52, channel=i, notes=[Note(0, 480, 60 + i)]) for i, name in enumerate(VOICES)],
+        time_signature=TimeSignature(3, 4),
+        n_bars=4,
+    )
+    write_midi_file(waltz, path)  # the model's tracks, but in 3/4: the engine refuses
     assert win.import_midi(path)
+    win.set_bar_lock(0, True)
     _generated(qtbot, win, win.inpaint())
     assert win.last_generation_error is not None
     assert "Fill around locks failed" in win.last_generation_error
+    assert "3/4" in win.last_generation_error
     assert isinstance(win.error_box, QMessageBox)
     assert win.error_box.isVisible()
     _generated(qtbot, win, win.new_from_seed(2))  # the worker still serves
