@@ -110,6 +110,11 @@ class EditDocument(QObject):
         if self.history is not None:
             self.history.mark_clean()
 
+    def mark_unsaved(self) -> None:
+        """No file holds this project now (it was imported over what was open)."""
+        self._force_dirty = True
+        self.changed.emit(False)
+
     @property
     def unsaved(self) -> bool:
         """Changes that no file holds: edits since the last save (or a recovered project)."""

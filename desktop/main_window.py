@@ -51,6 +51,7 @@ from desktop.roll_tools import RollEditor
 from desktop.shortcuts_panel import ShortcutsPanel
 from desktop.theme import apply_theme
 from desktop.track_list import TrackList
+from desktop.transport_bar import let_space_play
 from desktop.velocity_lane import VelocityLane
 from desktop.worker import GenerationService, LoadedModel
 from engine import __version__
@@ -170,6 +171,9 @@ class MainWindow(QMainWindow):
 
     #: Ask to save unsaved changes when the window closes (tests and screenshots turn it off).
     confirm_close = True
+    #: Create the virtual MIDI port as the window opens, so the DAW can be routed to it first
+    #: (tests that need no MIDI system turn it off).
+    open_port_at_start = True
 
     def __init__(
         self,
@@ -202,6 +206,8 @@ class MainWindow(QMainWindow):
         self._lane_base: Pattern | None = None
         #: The name of the MIDI file a never-saved project was imported from (for the title).
         self.source_name: str | None = None
+        #: Where that file was (the save and export dialogs start there).
+        self.source_folder: Path | None = None
         self._pending: dict[int, _Pending] = {}
         self._takes = 0  # fills and accompaniments asked for (each gets its own seed)
         self._close_confirmed = False
@@ -305,6 +311,8 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self.transport_bar = self.playback.bar
+        let_space_play(self.seed_box)
+        let_space_play(self.grid_box)
         self.addToolBarBreak()
         self.addToolBar(self.transport_bar)
         self._build_more_actions()
@@ -312,6 +320,8 @@ class MainWindow(QMainWindow):
         self.resize(1480, 860)
         self._restore_preferences()
         self._show_state(True)
+        if self.open_port_at_start:
+            QTimer.singleShot(0, self.playback.open_port_at_start)
 
     # --- actions -----------------------------------------------------------------------------
     def _action(
@@ -528,6 +538,8 @@ class MainWindow(QMainWindow):
         self.prefs.grid = label
 
     def show_preferences(self) -> None:
+        # The transport bar's ports are the ones in use: show those, not the ones of last start.
+        self.playback.save_preferences(self.prefs)
         dialog = PreferencesDialog(
             self.prefs,
             outputs=self._output_ports,
@@ -1032,7 +1044,11 @@ class MainWindow(QMainWindow):
                 doc.state, pattern=pattern, provenance=take.provenance, seed=seed
             )
         else:
-            state = Document(take.pattern, provenance=take.provenance, seed=pending.seed)
+            state = Document(
+                self._at_transport_tempo(take.pattern),
+                provenance=take.provenance,
+                seed=pending.seed,
+            )
         self.takes.remember(take)
         if pending.kind == "generate" and pending.seed is not None:
             self.seed_box.setValue(pending.seed)
@@ -1097,6 +1113,10 @@ class MainWindow(QMainWindow):
 
         return shape
 
+    def _at_transport_tempo(self, pattern: Pattern) -> Pattern:
+        """A new project's pattern at the tempo set on the transport."""
+        return dataclasses.replace(pattern, tempo_us=self.playback.tempo_for_new())
+
     def adopt_idea(self, idea: Idea, take: Any = None) -> None:
         """Make a browser idea the project's state: one undo step (a new untitled project when
         nothing is open). ``take`` (when the idea is fresh from the model) lets Regenerate
@@ -1109,6 +1129,7 @@ class MainWindow(QMainWindow):
                 "Unlock them (or start a new project) first."
             )
             return
+        self.playback.adopting()
         if doc.is_open:
             doc.note_adopted(idea)  # before the step, so the history list shows it at once
             state = dataclasses.replace(
@@ -1119,7 +1140,9 @@ class MainWindow(QMainWindow):
             )
             doc.push_state(label, state)
         else:
-            state = Document(idea.pattern, provenance=idea.provenance, seed=idea.seed)
+            state = Document(
+                self._at_transport_tempo(idea.pattern), provenance=idea.provenance, seed=idea.seed
+            )
             self.import_warnings = ()
             doc.open(Project.from_document(state), None, dirty=True)
             doc.note_adopted(idea)
@@ -1168,6 +1191,7 @@ class MainWindow(QMainWindow):
         self.import_warnings = ()
         self.takes.clear()
         self.source_name = None
+        self.source_folder = None
         self.document.open(project, Path(path))
         self.last_error = None
         self._apply_grid()
@@ -1185,11 +1209,16 @@ class MainWindow(QMainWindow):
             return False
         self.import_warnings = result.warnings
         name = Path(path).name
-        if not self.document.is_open or self.document.path is None:
-            self.source_name = name
+        self.source_name = name
+        self.source_folder = Path(path).resolve().parent
         if self.document.is_open:
             state = Document(result.pattern)
             self.document.push_state(f"Import {name}", state)
+            # The imported music is a new, untitled project (what was open is one undo away):
+            # Save asks for a name instead of overwriting the project that was open.
+            self.document.path = None
+            self.document.mark_unsaved()
+            self.autosaver.project_path = None
         else:
             self.document.open(Project.from_document(Document(result.pattern)), None)
             self._start_autosave()
@@ -1260,8 +1289,22 @@ class MainWindow(QMainWindow):
         self.error_box = box
         box.open()
 
-    def _dialog(self, title: str, filter_: str, mode: str, slot: Any) -> None:
-        start = str(self.document.path.parent) if self.document.path else str(Path.home())
+    def _project_stem(self) -> str:
+        """The name files made from the project start with."""
+        doc = self.document
+        if doc.path is not None:
+            return doc.path.stem
+        if self.source_name:
+            return Path(self.source_name).stem
+        return "Untitled"
+
+    def _dialog(
+        self, title: str, filter_: str, mode: str, slot: Any, suggested: str | None = None
+    ) -> None:
+        folder = self.document.path.parent if self.document.path else self.source_folder
+        if folder is None or not folder.is_dir():
+            folder = Path.home()
+        start = str(folder / suggested) if suggested else str(folder)
         if self.file_dialog is not None:
             self.file_dialog.close()
             self.file_dialog.deleteLater()
@@ -1283,10 +1326,12 @@ class MainWindow(QMainWindow):
         self._dialog("Import MIDI File", MIDI_FILTER, "open", self.import_midi)
 
     def show_save_dialog(self) -> None:
-        self._dialog("Save Project", PROJECT_FILTER, "save", self.save_to)
+        suggested = self._project_stem() + PROJECT_SUFFIX
+        self._dialog("Save Project", PROJECT_FILTER, "save", self.save_to, suggested)
 
     def show_export_dialog(self) -> None:
-        self._dialog("Export MIDI File", MIDI_FILTER, "save", self.export_midi)
+        suggested = self._project_stem() + ".mid"
+        self._dialog("Export MIDI File", MIDI_FILTER, "save", self.export_midi, suggested)
 
     # --- autosave and recovery ---------------------------------------------------------------
     def _start_autosave(self) -> None:

@@ -14,6 +14,7 @@ Data flow::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -78,6 +79,9 @@ class Playback(QObject):
         self.last_error: str | None = None
         self._audio_errors_shown: set[str] = set()  # each is shown in a box once
         self._told_flags: list[tuple[bool, bool]] = []  # mute and solo, as last passed on
+        #: The playing going on was started by an audition (the project was not playing).
+        self._audition_started = False
+        self._quiet = False  # opening the port at start: problems go to the status bar only
         self.transport = Transport(self, midi_api=prefs.midi_api)
         self.apply_preferences(prefs)
         self.transport.bpm = prefs.bpm
@@ -88,6 +92,7 @@ class Playback(QObject):
         self.transport.state_changed.connect(self._on_state)
         self.transport.recording_finished.connect(self._on_recorded)
         self.bar = TransportBar(self.transport, self.pattern_to_play, current_track)
+        self.bar.bpm_edited.connect(self._on_bpm_edited)
 
     # --- what plays ----------------------------------------------------------------------------
     def pattern_to_play(self) -> Pattern | None:
@@ -100,9 +105,20 @@ class Playback(QObject):
         """Play ``pattern`` (a browser take) in place of the project until something is adopted
         or the project changes: into the DAW, or through the built-in synth, whichever the
         output is. While playing it takes over at the next bar line."""
+        was_playing = self.transport.playing
         self.auditioned = pattern
         if self.transport.play(pattern):
+            if not was_playing:
+                self._audition_started = True
             self.window.statusBar().showMessage(AUDITION_HINT, 8000)
+
+    def adopting(self) -> None:
+        """A take is being adopted: the audition is over. Playing that the audition started
+        stops (the composer was only listening to the take); playing the project, which the
+        composer started, goes on with the adopted music from the next bar line."""
+        if self.auditioned is not None and self._audition_started:
+            self.auditioned = None
+            self.transport.stop()
 
     def project_changed(self, music: bool) -> None:
         """The document changed: its music reaches the DAW at the next bar line (an audition
@@ -113,6 +129,8 @@ class Playback(QObject):
         if music:
             self.auditioned = None
             self.browser_panel.set_playing(None)
+            if round(doc.pattern.bpm, 1) != round(self.transport.bpm, 1):
+                self.bar.show_bpm(doc.pattern.bpm)  # the project's tempo plays
             self.transport.update_pattern(doc.pattern)
         flags = [(s.mute, s.solo) for s in doc.track_states]
         if flags == self._told_flags:
@@ -124,6 +142,20 @@ class Playback(QObject):
             if solo != told[1]:
                 self.transport.set_solo(i, solo)
         self._told_flags = flags
+
+    def _on_bpm_edited(self, bpm: float) -> None:
+        """The composer set a tempo: it is the project's (one undo step), so that export and the
+        project file keep it."""
+        doc = self.document
+        if not doc.is_open:
+            return
+        tempo_us = round(60_000_000 / bpm)
+        if tempo_us != doc.pattern.tempo_us:
+            doc.push(f"Tempo {bpm:.6g} BPM", dataclasses.replace(doc.pattern, tempo_us=tempo_us))
+
+    def tempo_for_new(self) -> int:
+        """The tempo (microseconds a quarter) a new project starts at: the transport's."""
+        return round(60_000_000 / self.transport.bpm)
 
     # --- preferences ---------------------------------------------------------------------------
     def apply_preferences(self, prefs: Preferences) -> None:
@@ -145,6 +177,18 @@ class Playback(QObject):
         prefs.sync = transport.sync
         prefs.send_clock = transport.send_clock
 
+    def open_port_at_start(self) -> bool:
+        """Create Barforge's virtual output port now, so that the DAW can be routed to it
+        before anything plays (nothing to do for another program's port or the built-in
+        synth). A problem is told in the status bar only. Returns whether the port is open."""
+        if self.transport.output_port is not None:
+            return False
+        self._quiet = True
+        try:
+            return self.transport.open_ports()
+        finally:
+            self._quiet = False
+
     def close(self) -> None:
         """Stop (nothing is left sounding) and close the ports; the window calls it on close."""
         self.transport.close()
@@ -152,7 +196,10 @@ class Playback(QObject):
     # --- what playing shows --------------------------------------------------------------------
     def _on_error(self, message: str) -> None:
         self.window.statusBar().showMessage(message, 10000)
+        self.bar.show_problem(message)
         self.last_error = message
+        if self._quiet:
+            return
         if self.transport.output_port == PREVIEW_OUTPUT:
             if message in self._audio_errors_shown:
                 return  # said once; the status bar repeats it
@@ -160,6 +207,8 @@ class Playback(QObject):
         self._show_message("Playback", message)
 
     def _on_state(self, state: str) -> None:
+        if state != "playing" and state != "waiting":
+            self._audition_started = False
         if state == "stopped":
             self.piano_roll.playhead_tick = None
             self.piano_roll.update()

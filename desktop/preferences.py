@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from desktop.grids import DEFAULT_GRID, GRIDS
 from desktop.theme import DEFAULT_THEME, THEMES
+from desktop.transport import PREVIEW_OUTPUT
 from engine.live.clock import MAX_BPM, MIN_BPM
 
 ORGANIZATION = "Barforge"
@@ -128,7 +129,7 @@ class Preferences:
 
     @property
     def input_port(self) -> str | None:
-        """Name of the MIDI input to listen to (clock, notes); None: Barforge's virtual port."""
+        """Name of the MIDI input to listen to (clock, notes); None: no input."""
         return self._text(self.INPUT_PORT)
 
     @input_port.setter
@@ -261,6 +262,8 @@ class PreferencesDialog(QDialog):
     preferences_changed = Signal()
 
     VIRTUAL_PORT = "Barforge's own virtual port"
+    NO_INPUT = "None"
+    PREVIEW = "Built-in synth (audio preview)"
     AUTOMATIC = "Automatic"
     SYSTEM_DEFAULT = "System default"
     NOT_FOUND = " (not found)"
@@ -342,16 +345,18 @@ class PreferencesDialog(QDialog):
     def _fill(self, box: QComboBox, default: str, names: list[str], current: str | None) -> None:
         box.clear()
         box.addItem(default, None)
+        if box is self.output_box:  # as on the transport bar: the built-in synth
+            box.addItem(self.PREVIEW, PREVIEW_OUTPUT)
         for name in names:
             box.addItem(name, name)
-        if current is not None and current not in names:
+        if current is not None and current not in names and box.findData(current) < 0:
             box.addItem(current + self.NOT_FOUND, current)
         self._select(box, current)
 
     def _fill_lists(self, output: str | None, input_: str | None, audio: str | None) -> None:
         problems: list[str] = []
         self._fill(self.output_box, self.VIRTUAL_PORT, self._list("output", problems), output)
-        self._fill(self.input_box, self.VIRTUAL_PORT, self._list("input", problems), input_)
+        self._fill(self.input_box, self.NO_INPUT, self._list("input", problems), input_)
         self._fill(self.audio_box, self.SYSTEM_DEFAULT, self._list("audio", problems), audio)
         self.message_label.setText("\n".join(problems))
         self.message_label.setVisible(bool(problems))

@@ -22,9 +22,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox, QToolBar, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QLabel,
+    QSpinBox,
+    QToolBar,
+    QWidget,
+)
 
 from desktop.transport import MAX_BPM, MIN_BPM, PREVIEW_OUTPUT, Transport
 from engine.music import Pattern
@@ -35,6 +43,36 @@ NO_INPUT_LABEL: Final = "None"
 SYNC_LABELS: Final = (("Internal", "internal"), ("DAW clock", "clock"))
 #: Longest loop and recording the boxes offer, bars.
 MAX_BARS: Final = 256
+#: Longest playback problem shown beside the transport; its tooltip holds all of it.
+MAX_PROBLEM_CHARS: Final = 48
+
+
+class _SpaceStaysShortcut(QObject):
+    """Lets a bare Space reach its shortcut (Play/Stop) from a number box or a list, where a
+    space is never valid input: a spin box would otherwise take it and go blank."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Space
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+        ):
+            event.ignore()  # not overridden: the window's shortcut runs
+            return True
+        return False
+
+
+_SPACE_FILTER = _SpaceStaysShortcut()
+
+
+def let_space_play(widget: QWidget) -> None:
+    """Make Space in ``widget`` (a spin box or a combo box) press Play/Stop instead of typing."""
+    widget.installEventFilter(_SPACE_FILTER)
+    if isinstance(widget, QAbstractSpinBox):
+        line = widget.findChild(QWidget, "qt_spinbox_lineedit")
+        if line is not None:
+            line.installEventFilter(_SPACE_FILTER)
 
 
 def format_position(beat: float, beats_per_bar: float) -> str:
@@ -70,7 +108,14 @@ class TransportBar(QToolBar):
     current_track_provider : callable
         Returns the index of the track to record into (the one selected).
     parent : QWidget or None
+
+    Signals
+    -------
+    bpm_edited(float)
+        The composer set a tempo in the BPM box (not emitted by :meth:`show_bpm`).
     """
+
+    bpm_edited = Signal(float)
 
     def __init__(
         self,
@@ -179,6 +224,20 @@ class TransportBar(QToolBar):
         self.position_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("000.00"))
         self.position_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.addWidget(self.position_label)
+        self.problem_label = QLabel()
+        self.problem_label.setStyleSheet("color: #b3261e; font-weight: bold;")
+        self.problem_label.setVisible(False)
+        self.addWidget(self.problem_label)
+        for box in (
+            self.record_bars_box,
+            self.bpm_box,
+            self.loop_start_box,
+            self.loop_end_box,
+            self.sync_box,
+            self.output_box,
+            self.input_box,
+        ):
+            let_space_play(box)
 
         transport.state_changed.connect(self._show_state)
         transport.position_changed.connect(self._show_position)
@@ -255,6 +314,16 @@ class TransportBar(QToolBar):
 
     def _bpm_changed(self, value: float) -> None:
         self.transport.bpm = value
+        self.bpm_edited.emit(value)
+
+    def show_bpm(self, bpm: float) -> None:
+        """Set the transport's tempo and the BPM box to ``bpm`` (clamped to the box's range),
+        without :attr:`bpm_edited`: the project's tempo arrived."""
+        value = min(max(bpm, self.bpm_box.minimum()), self.bpm_box.maximum())
+        self.bpm_box.blockSignals(True)
+        self.bpm_box.setValue(value)
+        self.bpm_box.blockSignals(False)
+        self.transport.bpm = self.bpm_box.value()
 
     def _loop_changed(self) -> None:
         first = self.loop_start_box.value()
@@ -272,9 +341,19 @@ class TransportBar(QToolBar):
         self.transport.send_clock = checked
 
     # --- showing the transport ---------------------------------------------------------------
+    def show_problem(self, message: str) -> None:
+        """Keep the last playback problem in sight beside the transport (hovering a button
+        replaces the status bar's message) until something plays."""
+        short = message if len(message) <= MAX_PROBLEM_CHARS else message[: MAX_PROBLEM_CHARS - 1]
+        self.problem_label.setText(f"⚠ {short.rstrip()}{'…' if short != message else ''}")
+        self.problem_label.setToolTip(message)
+        self.problem_label.setVisible(True)
+
     def _show_state(self, state: str) -> None:
         playing = state in ("playing", "waiting")
         self.play_action.setChecked(playing)
+        if playing:
+            self.problem_label.setVisible(False)
         tips = {
             "waiting": "Waiting for the DAW's Start: press Play in the DAW",
             "paused": "Paused: Play resumes",

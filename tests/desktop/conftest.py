@@ -66,7 +66,8 @@ def _fail_on_leaks(qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> Itera
 @pytest.fixture(autouse=True)
 def _private_autosave(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Autosave, preferences and dragged clips go into the test's folder, never the user's;
-    windows close without asking."""
+    windows close without asking and open no MIDI port until they play (a test that wants the
+    port at start sets ``open_port_at_start``)."""
     monkeypatch.setenv("BARFORGE_AUTOSAVE_DIR", str(tmp_path / "autosave"))
     monkeypatch.setenv("BARFORGE_DRAG_DIR", str(tmp_path / "drag"))
     settings = tmp_path / "settings"
@@ -76,6 +77,7 @@ def _private_autosave(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from desktop.main_window import MainWindow
 
     monkeypatch.setattr(MainWindow, "confirm_close", False)
+    monkeypatch.setattr(MainWindow, "open_port_at_start", False)
 
 
 @pytest.fixture(scope="session")

@@ -266,11 +266,13 @@ def test_dialog_shows_the_saved_choices(qtbot: QtBot, settings: QSettings) -> No
     assert outputs.calls == 1
     assert [box.output_box.itemText(i) for i in range(box.output_box.count())] == [
         PreferencesDialog.VIRTUAL_PORT,
+        PreferencesDialog.PREVIEW,
         "Synth A",
         "Synth B",
     ]
     assert box.output_box.currentText() == "Synth B"
     assert box.input_box.currentData() is None
+    assert box.input_box.currentText() == PreferencesDialog.NO_INPUT  # as on the transport bar
     assert box.api_box.currentText() == "JACK"
     assert box.grid_box.currentText() == "1/32"
     assert box.theme_box.currentText() == "Light"
