@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from types import FrameType
 
 from engine.live import messages as mm
@@ -172,13 +173,13 @@ def main_panic(args: argparse.Namespace) -> int:
     except PortError as error:
         print(f"barforge panic: {error}", file=sys.stderr)
         return 1
+
+    def send_channel(messages: Sequence[mm.Message]) -> None:
+        for message in messages:
+            port.send(message)
+
     try:
-        for channel in range(16):
-            for pitch in range(128):
-                port.send(mm.note_off(channel, pitch))
-            for message in mm.channel_reset(channel):
-                port.send(message)
-            time.sleep(0.002)  # let the MIDI system drain its buffer between channels
+        mm.release_everything(send_channel)
         time.sleep(0.05)
     finally:
         port.close()

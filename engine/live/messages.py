@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
+
 NOTE_OFF = 0x80
 NOTE_ON = 0x90
 CONTROL_CHANGE = 0xB0
@@ -16,6 +19,11 @@ STOP = 0xFC
 CC_SUSTAIN = 64
 CC_ALL_NOTES_OFF = 123
 CC_ALL_SOUND_OFF = 120
+#: MIDI channels, all of which a full panic (:func:`release_everything`) resets.
+N_CHANNELS = 16
+#: Pause after each channel of a full panic, so that the MIDI system (and a slow receiver)
+#: drains its buffer before the next 131 messages: 16 channels take 32 ms.
+RELEASE_PAUSE_SEC = 0.002
 #: MIDI clock pulses per quarter note; a Song Position Pointer counts sixteenths (6 pulses).
 PULSES_PER_QUARTER = 24
 PULSES_PER_SPP_UNIT = 6
@@ -52,6 +60,25 @@ def channel_reset(channel: int) -> list[Message]:
         control_change(channel, CC_ALL_NOTES_OFF, 0),
         control_change(channel, CC_ALL_SOUND_OFF, 0),
     ]
+
+
+def release_channel(channel: int) -> list[Message]:
+    """A note-off for each of the 128 keys of ``channel``, then :func:`channel_reset`: the
+    panic for a channel whose sounding notes are not known."""
+    return [note_off(channel, pitch) for pitch in range(128)] + channel_reset(channel)
+
+
+def release_everything(
+    send_channel: Callable[[Sequence[Message]], None],
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """The full panic of ``barforge panic`` and of the app's Panic button: for each of the 16
+    channels, :func:`release_channel` handed to ``send_channel`` (which sends it to every port
+    it covers), then a pause of :data:`RELEASE_PAUSE_SEC`. It releases what nobody kept track
+    of: notes another program sent, or that an earlier session left hanging."""
+    for channel in range(N_CHANNELS):
+        send_channel(release_channel(channel))
+        sleep(RELEASE_PAUSE_SEC)
 
 
 def is_note_on(message: Message) -> bool:

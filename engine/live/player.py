@@ -10,6 +10,11 @@ back quickly. Every lateness is kept (:meth:`Player.timing`) for ``barforge benc
 Musical rules:
 
 - at one tick: note-offs, then a pending swap, then clock, program changes, then note-ons;
+- **programs**: whatever plays, the receiver is set to its tracks' programs when it starts
+  playing: :meth:`Player.play` (and a seek or the DAW's Start) sends every track's program;
+  a swap sends, on the boundary, each program of the new pattern that differs from the one
+  last sent on its (port, channel) (the last track on a channel wins, as at play), and
+  nothing when they all match;
 - a key (port, channel, pitch) sounds once: a second note-on first ends the first note, whose
   own note-off is then skipped (:class:`~engine.live.sounding.SoundingNotes`);
 - **hot swap** (:meth:`Player.set_pattern`): the new pattern takes over at the next bar
@@ -20,7 +25,10 @@ Musical rules:
 - mute and solo act at once: the notes of a track that falls silent end now;
 - **panic** (stop, pause, seek, port loss, an error, :meth:`Player.close` and process exit):
   a note-off for each sounding note, then sustain off, all notes off and all sound off on
-  every channel used.
+  every channel used. :meth:`Player.panic` (the app's Panic button) sends what
+  ``barforge panic`` sends, on every output: a note-off for all 128 keys, then those three
+  controllers, on all 16 channels (:func:`~engine.live.messages.release_everything`), since
+  what hangs may be notes this player never sent.
 
 Commands (play, stop, swap...) may come from any thread; they run on the player's thread in
 order, between deadlines. Listener callbacks run on the player's thread: keep them short (the
@@ -221,6 +229,8 @@ class Player:
         self._late: list[float] = []
         self._sent: list[SentGroup] = []
         self._heard: set[Key] = set()
+        #: The program last sent on each (port, channel).
+        self._programs_sent: dict[tuple[int, int], int] = {}
         self._events: list[Callable[[], None]] = []
         self._tempo_log: list[tuple[int, float]] = []
         self.last_recording: Track | None = None
@@ -351,8 +361,9 @@ class Player:
         self._call(lambda: self._set_audible(self._soloed, track, soloed))
 
     def panic(self) -> None:
-        """Silence everything now (playing goes on from the next onsets)."""
-        self._call(self._panic_now)
+        """Silence everything now, on all 16 channels of every output port, as ``barforge
+        panic`` does (playing goes on from the next onsets)."""
+        self._call(self._panic_everywhere)
 
     def record(
         self, n_bars: int, track: Track | None = None, grid_ticks: int | None = None
@@ -568,10 +579,13 @@ class Player:
 
     def _heard_update(self, out: list[tuple[int, tuple[int, ...]]]) -> None:
         """Keep the keys sounding at the receivers, from what was actually sent: the last line
-        of defence of a panic, whatever state the scheduler was left in."""
+        of defence of a panic, whatever state the scheduler was left in; and the programs
+        they were last sent."""
         heard = self._heard
         for port, message in out:
-            if len(message) == 3:
+            if len(message) == 2 and message[0] & 0xF0 == mm.PROGRAM_CHANGE:
+                self._programs_sent[(port, message[0] & 0x0F)] = message[1]
+            elif len(message) == 3:
                 kind = message[0] & 0xF0
                 if kind == mm.NOTE_ON and message[2] > 0:
                     heard.add((port, message[0] & 0x0F, message[1]))
@@ -660,10 +674,11 @@ class Player:
                 out.append((entry.key[0], mm.note_off(entry.key[1], entry.key[2])))
         self._offs = [(entry.off_tick, token) for token, entry in self._live.items()]
         heapq.heapify(self._offs)
-        # Programs that changed (or tracks that are new) switch at the boundary.
-        old_programs = set(old.programs())
-        for port, channel, program in new.programs():
-            if (port, channel, program) not in old_programs:
+        # Programs that differ from those last sent (new tracks, changed ones) switch at the
+        # boundary; the last track on a channel wins, as when playing starts.
+        programs = {(port, channel): program for port, channel, program in new.programs()}
+        for (port, channel), program in programs.items():
+            if self._programs_sent.get((port, channel)) != program:
                 out.append((port, mm.program_change(channel, program)))
         self._place_cursor(tick)
         self._tick = tick
@@ -732,10 +747,27 @@ class Player:
         released = {(port, m[0] & 0x0F, m[1]) for port, m in out if mm.is_note_off(m)}
         missed = sorted(self._heard - released)  # sent but forgotten by a failed step
         out[:0] = [(port, mm.note_off(channel, pitch)) for port, channel, pitch in missed]
+        self._forget_notes()
+        self._send_now(out)
+
+    def _panic_everywhere(self) -> None:
+        """The Panic button: every key and the three controllers on all 16 channels of every
+        output port, what ``barforge panic`` sends (it covers the notes this player sent)."""
+        self._sounding.panic()  # forgets every key and channel; its messages are covered
+        self._forget_notes()
+        ports = range(len(self.outputs))
+
+        def send_channel(messages: Sequence[mm.Message]) -> None:
+            self._send_now([(port, message) for port in ports for message in messages])
+
+        mm.release_everything(send_channel)
+
+    def _forget_notes(self) -> None:
+        """After a panic: no note sounds any more (playing goes on from the next onsets)."""
         self._events.clear()
         self._live.clear()
         self._offs.clear()
-        self._send_now(out)
+        self._heard.clear()
 
     def _seek(self, beat: float) -> None:
         if self._timeline is None:

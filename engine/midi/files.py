@@ -16,8 +16,11 @@ Reading (:func:`read_midi_file`) accepts type 0 and type 1 files (and RIFF-wrapp
 - the pattern has enough whole bars to hold every note and every track's end.
 
 Every failure (not MIDI, truncated, bad data, a type 2 file, SMPTE time, a file above the size
-cap, absurd lengths) raises :class:`MidiFileError`, naming the file and the reason. A file whose
-only fault is data bytes above 127 is read again with those bytes clipped, with a warning.
+cap, absurd lengths) raises :class:`MidiFileError`, naming the file and the reason. Damaged
+data (a delta time or event length beyond MIDI's four-byte numbers, one silence longer than
+the bar limit) is reported as ``damaged data: ...`` (with the track and byte where known),
+never as the huge number it would decode to. A file whose only fault is data bytes above 127
+is read again with those bytes clipped, with a warning.
 
 Writing (:func:`write_midi_file`) makes a type 1 file: a conductor track with the tempo and time
 signature, then one track per pattern track with its name (UTF-8), program change and notes;
@@ -124,8 +127,10 @@ def _read_bytes(path: str | os.PathLike[str], max_bytes: int) -> bytes:
 
 
 def _parse(path: str | os.PathLike[str], data: bytes, warnings: list[str]) -> mido.MidiFile:
+    skipped = 0  # bytes of a RIFF wrapper before the MIDI data
     if data[:4] == b"RIFF" and data[8:12] == b"RMID" and b"MThd" in data:
-        data = data[data.index(b"MThd") :]
+        skipped = data.index(b"MThd")
+        data = data[skipped:]
     if len(data) < 4 or data[:4] != b"MThd":
         raise MidiFileError(path, "not a Standard MIDI File (it does not start with 'MThd')")
     if len(data) < 14:
@@ -149,6 +154,7 @@ def _parse(path: str | os.PathLike[str], data: bytes, warnings: list[str]) -> mi
         )
     if division == 0:
         raise MidiFileError(path, "the header gives 0 ticks per quarter note")
+    _check_numbers(path, data, skipped)
     try:
         midi = _mido_parse(data, clip=False)
     except OSError as e:
@@ -162,6 +168,124 @@ def _parse(path: str | os.PathLike[str], data: bytes, warnings: list[str]) -> mi
     except Exception as e:  # mido raises many kinds: report them all alike
         raise MidiFileError(path, _reason(e)) from None
     return midi
+
+
+#: Data bytes after a channel status byte (by its high nibble) and after the system messages
+#: that mido reads inside a track (0xF4, 0xF5, 0xF9 and 0xFD are undefined: mido refuses them).
+_DATA_BYTES = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}
+_SYSTEM_DATA_BYTES = {
+    0xF1: 1,
+    0xF2: 2,
+    0xF3: 1,
+    0xF6: 0,
+    0xF8: 0,
+    0xFA: 0,
+    0xFB: 0,
+    0xFC: 0,
+    0xFE: 0,
+}
+#: mido refuses a meta or sysex event longer than this (its ``MAX_MESSAGE_LENGTH``).
+_MAX_EVENT_BYTES = 1_000_000
+
+
+def _read_number(data: bytes, pos: int) -> tuple[int | None, int]:
+    """The variable-length quantity at ``pos`` and the offset after it; None if the data ends.
+
+    Stops as soon as the number exceeds :data:`MAX_DELTA_TICKS` (returning that much), so a
+    long run of continuation bytes costs no huge integer.
+    """
+    value = 0
+    end = len(data)
+    while pos < end:
+        byte = data[pos]
+        pos += 1
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80 or value > MAX_DELTA_TICKS:
+            return value, pos
+    return None, pos
+
+
+def _check_numbers(path: str | os.PathLike[str], data: bytes, skipped: int) -> None:
+    """Refuse damaged variable-length numbers before mido reads them.
+
+    A Standard MIDI File writes delta times and event lengths in at most four bytes (up to
+    :data:`MAX_DELTA_TICKS`). mido reads any run of continuation bytes: damaged data then gave
+    delta times of 80 digits (reported as the music's absurd length in bars, and quadratic to
+    read) or event lengths of as many digits. This walks the tracks' events exactly as mido's
+    reader does and raises :class:`MidiFileError` at the first such number; anything else that
+    is wrong (truncation, a bad status byte) is left for mido to report.
+    """
+    n_tracks = int.from_bytes(data[10:12], "big")
+    pos = 8 + int.from_bytes(data[4:8], "big")
+    end = len(data)
+
+    def damaged(track: int, at: int, what: str) -> MidiFileError:
+        return MidiFileError(path, f"damaged data: track {track}, byte {at + skipped}: {what}")
+
+    for track in range(1, n_tracks + 1):
+        if pos + 8 > end or data[pos : pos + 4] != b"MTrk":
+            return
+        size = int.from_bytes(data[pos + 4 : pos + 8], "big")
+        pos += 8
+        start = pos
+        last_status: int | None = None
+        while pos - start != size:  # mido's own test for the end of a track
+            at = pos
+            delta, pos = _read_number(data, pos)
+            if delta is None or pos >= end:
+                return
+            if delta > MAX_DELTA_TICKS:
+                raise damaged(
+                    track,
+                    at,
+                    "an event's delta time is larger than MIDI allows "
+                    f"(at most {MAX_DELTA_TICKS} ticks)",
+                )
+            status = data[pos]
+            pos += 1
+            peeked = 0
+            if status < 0x80:  # running status: that byte was the first data byte
+                if last_status is None:
+                    return
+                status, peeked = last_status, 1
+            elif status != 0xFF:
+                last_status = status
+            if status in (0xFF, 0xF0, 0xF7):
+                kind = "meta" if status == 0xFF else "sysex"
+                if status == 0xFF:
+                    pos += 1  # the meta event's type
+                at = pos
+                length, pos = _read_number(data, pos)
+                if length is None:
+                    return
+                if length > MAX_DELTA_TICKS:
+                    raise damaged(
+                        track,
+                        at,
+                        f"a {kind} event's length is larger than MIDI allows "
+                        f"(at most {MAX_DELTA_TICKS} bytes)",
+                    )
+                if length > _MAX_EVENT_BYTES:
+                    holds = (
+                        f"but the file ends {end - pos} bytes later"
+                        if length > end - pos
+                        else f"more than the {_MAX_EVENT_BYTES} bytes read for one event"
+                    )
+                    raise damaged(
+                        track, at, f"a {kind} event claims a length of {length} bytes, {holds}"
+                    )
+                pos += length
+            else:
+                n_data = (
+                    _DATA_BYTES.get(status >> 4)
+                    if status < 0xF0
+                    else _SYSTEM_DATA_BYTES.get(status)
+                )
+                if n_data is None:
+                    return
+                pos += n_data - peeked
+            if pos > end:
+                return
 
 
 def _mido_parse(data: bytes, clip: bool) -> mido.MidiFile:
@@ -276,9 +400,7 @@ def midi_to_pattern(
     end = max([s.end for s in scans] + [n.end for t in tracks for n in t.notes], default=0)
     n_bars = max(1, math.ceil(end / bar))
     if n_bars > MAX_BARS:
-        raise MidiFileError(
-            path, f"the music lasts {n_bars} bars, above the limit of {MAX_BARS} bars"
-        )
+        raise MidiFileError(path, _too_long(midi, n_bars, bar, tempo_us))
     warnings.extend(f"{what}: {count}" for what, count in repairs.items())
     if ignored:
         listed = ", ".join(f"{n} {kind}" for kind, n in sorted(ignored.items()))
@@ -291,6 +413,26 @@ def midi_to_pattern(
         tempo_us=tempo_us,
     )
     return pattern, tuple(signatures)
+
+
+def _too_long(midi: mido.MidiFile, n_bars: int, bar_ticks: int, tempo_us: int) -> str:
+    """Why a file whose music lasts ``n_bars`` (above :data:`MAX_BARS`) is refused."""
+    limit = f"above the limit of {MAX_BARS} bars"
+    gap = max((msg.time for track in midi.tracks for msg in track), default=0)
+    if gap <= MAX_BARS * bar_ticks:
+        return f"the music lasts {n_bars} bars, {limit}"
+    # One silence longer than the limit on its own: a damaged delta time, not long music.
+    seconds = gap * tempo_us / midi.ticks_per_beat / 1e6
+    if seconds >= 3600:
+        after = f"{seconds / 3600:,.0f} hours"
+    elif seconds >= 60:
+        after = f"{seconds / 60:,.0f} minutes"
+    else:
+        after = f"{seconds:,.1f} seconds"
+    return (
+        f"damaged data: an event lies {after} ({gap} ticks, {gap // bar_ticks} bars) after "
+        f"the previous one; the music would last {n_bars} bars, {limit}"
+    )
 
 
 def _first_value(

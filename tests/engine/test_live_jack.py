@@ -207,6 +207,106 @@ def test_a_hot_swap_lands_on_the_bar_line_without_doubled_cut_or_hanging_notes(
     assert hanging(r.message for r in arrived) == set()
 
 
+def _programs(messages: Iterable[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    return [m for m in messages if len(m) == 2 and m[0] & 0xF0 == mm.PROGRAM_CHANGE]
+
+
+def _channel_track(channel: int, program: int, pitch: int) -> Track:
+    """A track of one note a beat (the note lasts half a beat)."""
+    notes = [Note(b * TPQ, TPQ // 2, pitch, 90) for b in range(4)]
+    return Track(f"ch{channel + 1} p{program}", program, channel=channel, notes=notes)
+
+
+def test_play_sends_the_programs_of_the_pattern_that_plays(
+    jack_server: JackServer, output: MidiOutput, receiver: MidiInput
+) -> None:
+    first = _pattern([_channel_track(0, 10, 60), _channel_track(1, 20, 62)], n_bars=1)
+    second = _pattern(
+        [_channel_track(0, 30, 64), _channel_track(1, 20, 65), _channel_track(2, 40, 67)],
+        n_bars=1,
+    )
+    player = Player([output], bpm=240, log_sent=True).start()
+    try:
+        player.set_pattern(first)  # before any play
+        player.play()
+        heard = _collect(receiver, 0.3)
+        player.stop()
+        player.set_pattern(second)  # while stopped
+        heard += _collect(receiver, 0.2)
+        assert _programs(r.message for r in heard) == [(0xC0, 10), (0xC1, 20)]
+        player.play()
+        heard += _collect(receiver, 0.3)
+        player.pause()
+        player.set_pattern(first)  # while paused, then resumed
+        player.play()
+        heard += _collect(receiver, 0.3)
+        player.stop()
+    finally:
+        player.close()
+    messages = [r.message for r in heard + _collect(receiver, 0.2)]
+    assert messages == [m for g in player.sent() for _, m in g.messages]
+    # Each start sets every channel to the programs of what plays, before its first note.
+    assert _programs(messages) == [
+        *[(0xC0, 10), (0xC1, 20)],
+        *[(0xC0, 30), (0xC1, 20), (0xC2, 40)],
+        *[(0xC0, 10), (0xC1, 20)],
+    ]
+    starts = [i for i, m in enumerate(messages) if m in ((0xC0, 10), (0xC0, 30))]
+    for start, pitch in zip(starts, (60, 64, 60), strict=True):
+        first_on = next(i for i, m in enumerate(messages) if i > start and mm.is_note_on(m))
+        assert messages[first_on][1] == pitch
+    assert hanging(messages) == set()
+
+
+def test_a_hot_swap_sends_the_programs_that_differ_from_those_last_sent(
+    jack_server: JackServer, output: MidiOutput, receiver: MidiInput
+) -> None:
+    # Two tracks share channel 1: the receiver ends on the second's program (5).
+    first = _pattern(
+        [
+            _channel_track(0, 0, 60),
+            _channel_track(0, 5, 62),
+            _channel_track(1, 7, 64),
+            _channel_track(2, 9, 66),
+        ],
+        n_bars=1,
+    )
+    # Channel 1 goes back to program 0 (which the old pattern also had, on another track),
+    # channel 3 changes, channel 4 is new, channel 2's track goes.
+    second = _pattern(
+        [_channel_track(0, 0, 60), _channel_track(2, 11, 66), _channel_track(3, 13, 68)],
+        n_bars=1,
+    )
+    # Channel 2's track comes back with the program the receiver still has: nothing to send.
+    third = _pattern([*second.tracks, _channel_track(1, 7, 64)], n_bars=1)
+    listener = Recording()
+    player = Player([output], bpm=240, log_sent=True, listener=listener).start()
+    try:
+        player.set_pattern(first)
+        player.play()
+        time.sleep(1.3)  # a bar lasts 1 s
+        player.set_pattern(second)  # takes over at the bar line at 2 s
+        time.sleep(1.0)
+        player.set_pattern(third)  # at 3 s
+        heard = _collect(receiver, 1.7)  # and two more bar lines with nothing to change
+        player.stop()
+    finally:
+        player.close()
+    messages = [r.message for r in heard + _collect(receiver, 0.2)]
+    assert messages == [m for g in player.sent() for _, m in g.messages]
+    assert listener.swaps == [8.0, 12.0]
+    assert _programs(messages) == [
+        *[(0xC0, 0), (0xC0, 5), (0xC1, 7), (0xC2, 9)],  # play
+        *[(0xC0, 0), (0xC2, 11), (0xC3, 13)],  # the first swap
+    ]
+    swap = next(g for g in player.sent() if g.tick == 2 * BAR)
+    in_group = [m for _, m in swap.messages]
+    assert _programs(in_group) == [(0xC0, 0), (0xC2, 11), (0xC3, 13)]
+    first_on = next(i for i, m in enumerate(in_group) if mm.is_note_on(m))
+    assert all(in_group.index(p) < first_on for p in _programs(in_group))  # before the notes
+    assert hanging(messages) == set()
+
+
 def test_mute_and_solo_end_the_silenced_notes_at_once(
     jack_server: JackServer, output: MidiOutput, receiver: MidiInput
 ) -> None:
