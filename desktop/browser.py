@@ -350,7 +350,16 @@ class _GridScroll(QScrollArea):
 
 
 class _CompactList(QListWidget):
-    """A list that asks for little height, so the grid gets the dock's space first."""
+    """A list that asks for little height, so the grid gets the dock's space first. Labels
+    wrap beside their thumbnail rather than run out of sight to the right."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setUniformItemSizes(False)
 
     def sizeHint(self) -> QSize:
         return QSize(220, 4 * ICON_SIZE.height())
@@ -524,8 +533,8 @@ class BrowserPanel(QWidget):
         lists = QWidget()
         lists_layout = QHBoxLayout(lists)
         lists_layout.setContentsMargins(0, 0, 0, 0)
-        lists_layout.addWidget(favourites_box)
-        lists_layout.addWidget(history_box)
+        lists_layout.addWidget(favourites_box, 3)  # favourites need room for Interpolate
+        lists_layout.addWidget(history_box, 2)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.scroll_area)

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QListWidget, QWidget
+from PySide6.QtWidgets import QApplication, QListWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.browser import MAX_TILES, PLACEHOLDER_TEXT, BrowserPanel, ThumbnailTile
@@ -457,3 +457,25 @@ def test_status_line_and_playing_mark(qtbot: QtBot, panel: BrowserPanel) -> None
     assert tile.grab().toImage() != plain  # the playing mark shows
     panel.set_playing(None)
     assert not any(t.playing for t in panel.tiles)
+
+
+def test_favourite_labels_wrap_into_sight_instead_of_running_off_the_list(
+    qtbot: QtBot, panel: BrowserPanel
+) -> None:
+    panel.resize(470, 640)  # the dock's width beside the roll
+    picture = QImage(160, 90, QImage.Format.Format_RGB32)
+    picture.fill(Qt.GlobalColor.darkBlue)
+    label = "Seed 7 · var 2 (50%)"
+    panel.set_favourites([(label, picture), ("Seed 7 · var 5 (50%)", picture)])
+    favourites = panel.favourites_list
+    qtbot.waitUntil(lambda: favourites.viewport().width() > 0)
+    QApplication.processEvents()
+    width = favourites.viewport().width()
+    assert favourites.horizontalScrollBar().maximum() == 0
+    rect = favourites.visualItemRect(favourites.item(0))
+    assert rect.right() <= width
+    text_width = width - favourites.iconSize().width() - 12
+    needed = favourites.fontMetrics().boundingRect(
+        0, 0, text_width, 1000, int(Qt.TextFlag.TextWordWrap), label
+    )
+    assert rect.height() >= needed.height()  # every word of the label has room
