@@ -32,6 +32,7 @@ from desktop.browser import BrowserPanel
 from desktop.document import EditDocument
 from desktop.thumbnails import ThumbnailRenderer, thumbnail_image
 from desktop.worker import GenerationService
+from engine.generation.settings import OutputSettings
 from engine.music import Pattern
 from engine.project import Idea
 
@@ -98,6 +99,8 @@ class BrowserController(QObject):
         ``adopt(idea, take)`` makes the idea the project's state (one undo step).
     seed : callable
         The seed whose variations to make (the document's, else the seed box's).
+    settings : callable or None
+        The output settings variations are made with (None: the model's defaults).
 
     Signals
     -------
@@ -117,6 +120,7 @@ class BrowserController(QObject):
         audition: Callable[[Pattern], None],
         adopt: Callable[[Idea, Any], None],
         seed: Callable[[], int],
+        settings: Callable[[], OutputSettings] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -127,6 +131,7 @@ class BrowserController(QObject):
         self._audition = audition
         self._adopt = adopt
         self._seed = seed
+        self._settings = settings
         self.renderer = ThumbnailRenderer(self)
         self.entries: list[Entry] = []
         self.batch = 0
@@ -163,8 +168,15 @@ class BrowserController(QObject):
         self._blend_ends = None
         self._what = f"Seed {seed}"
         label = f"{count} variation{'s' if count != 1 else ''} of seed {seed}"
+        settings = self._settings() if self._settings is not None else None
         return self._submit(
-            "variations", label, seed=seed, n=count, strength=strength, n_bars=self._n_bars()
+            "variations",
+            label,
+            seed=seed,
+            n=count,
+            strength=strength,
+            n_bars=self._n_bars(),
+            settings=settings,
         )
 
     def interpolate(self, first: int, second: int, steps: int) -> int | None:

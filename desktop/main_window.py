@@ -42,6 +42,7 @@ from desktop.browser import BrowserPanel
 from desktop.browser_controller import BrowserController
 from desktop.document import EditDocument
 from desktop.drag_out import DragHandle, clip_mime_data, drag_folder, prune_drag_folder
+from desktop.generation_panel import GenerationPanel
 from desktop.grids import DEFAULT_GRID, GRIDS
 from desktop.piano_roll_view import PianoRollView
 from desktop.playback import Playback
@@ -229,8 +230,16 @@ class MainWindow(QMainWindow):
         centre.setStretchFactor(0, 1)
         centre.setSizes([640, 110])
         centre.setChildrenCollapsible(False)
+        #: What the model writes, and the output settings of the next generation.
+        self.generation_panel = GenerationPanel()
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.track_list)
+        left.addWidget(self.generation_panel)
+        left.setStretchFactor(0, 1)
+        left.setChildrenCollapsible(False)
+        left.setSizes([260, 500])
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.track_list)
+        splitter.addWidget(left)
         splitter.addWidget(centre)
         splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
@@ -295,6 +304,7 @@ class MainWindow(QMainWindow):
             audition=lambda pattern: self.playback.audition(pattern),
             adopt=self.adopt_idea,
             seed=self._browser_seed,
+            settings=self.generation_panel.settings,
             parent=self,
         )
         self.playback = Playback(
@@ -921,7 +931,8 @@ class MainWindow(QMainWindow):
             )
             return None
         pending = _Pending("generate", f"Generate seed {value}", seed=value)
-        return self._submit(pending, seed=value)
+        panel = self.generation_panel
+        return self._submit(pending, seed=value, n_bars=panel.n_bars(), settings=panel.settings())
 
     def _target_cells(self, bars: list[int] | None) -> tuple[list[int] | None, list[int] | None]:
         """What Regenerate means now: explicit bars; else bars chosen in the ruler; else the
@@ -973,6 +984,7 @@ class MainWindow(QMainWindow):
             pattern=pattern,
             locks=Locks(locks.notes, keep_bars, keep_tracks),
             seed=self._next_seed(),
+            settings=self.generation_panel.settings(),
         )
 
     def inpaint(self) -> int | None:
@@ -985,6 +997,7 @@ class MainWindow(QMainWindow):
             pattern=self.document.pattern,
             locks=self.document.locks,
             seed=self._next_seed(),
+            settings=self.generation_panel.settings(),
         )
 
     def accompany(self) -> int | None:
@@ -999,6 +1012,7 @@ class MainWindow(QMainWindow):
             track=track,
             locks=self.document.locks,
             seed=self._next_seed(),
+            settings=self.generation_panel.settings(),
         )
 
     def _next_seed(self) -> int:
@@ -1164,12 +1178,14 @@ class MainWindow(QMainWindow):
             self.model_label.setText("Model: none")
             self.model_label.setStyleSheet("color: #9a5b00;")
             self.model_label.setToolTip(f"No model: {self.model_error}")
+            self.generation_panel.show_model(None, self.model_error)
             return False
         self._model_dir = folder
         self.model_error = None
         self.model_label.setText(f"Model: {self.model_info.summary}")
         self.model_label.setStyleSheet("")
         self.model_label.setToolTip(str(self.model_info.folder))
+        self.generation_panel.show_model(self.model_info)
         return True
 
     # --- files -------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ No torch here: the CLI and the app resolve and name models before (or without) l
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.gan.config import ModelConfig
@@ -19,6 +20,8 @@ from engine.gan.files import CONFIG_FILE, WEIGHTS_FILE, read_config_file
 MODEL_ENV = "BARFORGE_MODEL"
 #: The shipped default model, relative to the project's root.
 DEFAULT_MODEL_RELATIVE = Path("resources") / "models" / "default"
+#: A model folder's optional description for people: its style, data and terms of use.
+CARD_FILE = "card.json"
 
 
 def project_root() -> Path:
@@ -57,12 +60,104 @@ def model_id(folder: str | os.PathLike[str]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelCard:
+    """What a model's folder says of it for people (``card.json``; every field optional).
+
+    Attributes
+    ----------
+    style : str
+        What it writes, in words ("four-part chorales...").
+    data : str
+        What it was trained on.
+    terms : str
+        Its terms of use.
+    commercial_use : bool or None
+        Whether its terms allow commercial use (None: not stated).
+    """
+
+    style: str = ""
+    data: str = ""
+    terms: str = ""
+    commercial_use: bool | None = None
+
+
+def read_card(folder: str | os.PathLike[str]) -> ModelCard:
+    """The ``card.json`` of a model folder; an empty card when there is none.
+
+    Raises
+    ------
+    CheckpointError
+        When the file is there but is not a JSON object of strings (and a boolean
+        ``commercial_use``).
+    """
+    path = Path(folder) / CARD_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ModelCard()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CheckpointError(path, f"cannot be read ({e})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(path, f"is not valid JSON ({e.msg}, line {e.lineno})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(path, "must hold a JSON object")
+    card: dict[str, str | bool | None] = {}
+    for name in ("style", "data", "terms"):
+        value = data.get(name, "")
+        if not isinstance(value, str):
+            raise CheckpointError(path, f"{name!r} must be a string")
+        card[name] = value
+    commercial = data.get("commercial_use")
+    if commercial is not None and not isinstance(commercial, bool):
+        raise CheckpointError(path, "'commercial_use' must be true, false or null")
+    return ModelCard(str(card["style"]), str(card["data"]), str(card["terms"]), commercial)
+
+
+def grid_words(steps_per_beat: int) -> str:
+    """A grid of ``steps_per_beat`` steps a quarter note, as a musician says it."""
+    named = {1: "quarter notes", 2: "8ths", 3: "8th triplets", 4: "16ths", 6: "16th triplets"}
+    if steps_per_beat in named:
+        return named[steps_per_beat]
+    if steps_per_beat % 12 == 0:
+        return f"16ths and triplets ({steps_per_beat} steps a beat)"
+    return f"{steps_per_beat} steps a beat"
+
+
+@dataclass(frozen=True, slots=True)
 class ModelInfo:
     """What the app shows about a model before (or without) loading it."""
 
     folder: Path
     config: ModelConfig
     model_id: str
+    card: ModelCard = field(default_factory=ModelCard)
+
+    def describe(self) -> list[tuple[str, str]]:
+        """``(what, text)`` rows for people: its tracks, meter and grid, phrase, style, data
+        and terms ("not stated" where the folder does not say)."""
+        c = self.config
+        tracks = ", ".join(
+            f"{name} (drums)" if drum else name
+            for name, drum in zip(c.track_names, c.is_drum, strict=True)
+        )
+        card = self.card
+        if card.commercial_use is False:
+            use = "non-commercial use only"
+        elif card.commercial_use:
+            use = "commercial use allowed"
+        else:
+            use = "not stated"
+        return [
+            ("Tracks", tracks),
+            ("Bars", f"{c.beats_per_bar}/4, phrases of {c.n_bars} bars (longer ones continue)"),
+            ("Grid", grid_words(c.steps_per_beat)),
+            ("Style", card.style or "not stated"),
+            ("Data", card.data or "not stated"),
+            ("Use", use),
+            ("Terms", card.terms or "not stated by the model's folder"),
+        ]
 
     @property
     def summary(self) -> str:
@@ -94,4 +189,4 @@ def describe_model(folder: str | os.PathLike[str] | None = None) -> ModelInfo:
         ident = model_id(root)
     except OSError as e:
         raise CheckpointError(root / WEIGHTS_FILE, f"cannot be read ({e})") from None
-    return ModelInfo(root, config, ident)
+    return ModelInfo(root, config, ident, read_card(root))

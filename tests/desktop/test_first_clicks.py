@@ -209,3 +209,40 @@ def test_a_pitched_file_with_other_names_is_refused_until_renamed(
     wait_idle(qtbot, win)
     assert win.last_generation_error is None
     assert undo_label(win) == "Regenerate track 1"
+
+
+def test_the_panel_says_what_the_model_writes_and_its_settings_reach_the_model(
+    qtbot: QtBot, win: MainWindow
+) -> None:
+    panel = win.generation_panel
+    text = panel.model_label.text()
+    assert "Soprano, Alto, Tenor, Bass" in text
+    assert "16ths" in text
+    assert "not stated" in text  # the tiny test model's folder has no card.json
+    panel.bars_spin.setFocus()
+    panel.bars_spin.selectAll()
+    QTest.keyClicks(panel.bars_spin, "8")
+    panel.key_box.setCurrentIndex(panel.key_box.findData("D minor"))
+    panel.temperature_spin.setValue(0.8)
+    panel.velocity_box.setCurrentIndex(panel.velocity_box.findData("humanize"))
+    generate_by_key(qtbot, win, 4)
+    pattern = win.pattern
+    provenance = win.document.state.provenance
+    assert pattern is not None
+    assert provenance is not None
+    assert pattern.n_bars == 8
+    settings = provenance.settings
+    assert (settings.key, settings.temperature, settings.velocity) == ("D minor", 0.8, "humanize")
+    d_minor = {2, 4, 5, 7, 9, 10, 0}
+    assert all(n.pitch % 12 in d_minor for t in pattern.tracks for n in t.notes)
+    assert len({n.velocity for t in pattern.tracks for n in t.notes}) > 1  # humanized
+
+
+def test_the_default_models_card_says_it_is_for_non_commercial_use(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = MainWindow(autosave_dir=tmp_path / "autosave", start_worker=False)
+    qtbot.addWidget(window)
+    text = window.generation_panel.model_label.text()
+    assert "non-commercial use only" in text
+    assert "Bach" in text
