@@ -657,8 +657,14 @@ class MainWindow(QMainWindow):
                 set(doc.locks.tracks),
             )
             self.piano_roll.locked_bars = doc.locks.bars
+            self.piano_roll.locked_notes = frozenset(doc.locks.notes)
+            self.piano_roll.muted_tracks = frozenset(i for i, s in enumerate(states) if s.mute)
+            self.piano_roll.soloed_tracks = frozenset(i for i, s in enumerate(states) if s.solo)
         else:
             self.piano_roll.locked_bars = frozenset()
+            self.piano_roll.locked_notes = frozenset()
+            self.piano_roll.muted_tracks = frozenset()
+            self.piano_roll.soloed_tracks = frozenset()
         self.piano_roll.selected_bars = frozenset(
             b for b in self.piano_roll.selected_bars if pattern is not None and b < pattern.n_bars
         )

@@ -5,7 +5,9 @@ and keys of editing (handed to a :class:`~desktop.roll_tools.RollEditor`, which 
 Every paint looks up the visible notes with two binary searches per track and draws them with
 one ``drawRects`` call per track; nothing is built per note ahead of time but the arrays, so a
 pattern of a million notes paints as fast as one of a thousand (see the platform notes). The
-selection, locked bars and the rubber band are painted over that.
+selection, locked bars and notes and the rubber band are painted over that; locked notes in a
+small pass of their own over only the visible ones. Silent tracks (muted, or not soloed while
+another track is) are drawn dimmed.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import math
 import time
 
 import numpy as np
+from numpy.typing import NDArray
 from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
+    QBrush,
+    QColor,
     QFont,
     QFontMetricsF,
     QImage,
@@ -33,6 +38,7 @@ from desktop.note_table import TrackNotes, note_tables, visible_notes
 from desktop.roll_tools import Pointer, RollEditor
 from desktop.viewport import (
     Viewport,
+    fit_pitches,
     fit_viewport,
     is_black_key,
     label_step,
@@ -40,7 +46,9 @@ from desktop.viewport import (
     scroll_time,
     zoom_time,
 )
-from engine.music import Pattern, pitch_name
+from engine.music import Note, Pattern, pitch_name
+
+IntArray = NDArray[np.int64]
 
 EMPTY_HINT = (
     "Generate a new pattern from a seed (Ctrl+N), open a project (Ctrl+O) "
@@ -52,8 +60,30 @@ NAVIGATION_HELP = (
     "Ctrl+0: fit the whole pattern\nDraw (D), Select (S), Erase (E); Ctrl: select while held; "
     "Alt: no snapping; right-click the ruler to lock or regenerate a bar"
 )
-#: A note's last few pixels are its edge: dragging there resizes it.
+#: A note's last few pixels (at most a third of it, see roll_tools.on_edge) are its edge:
+#: dragging there resizes it.
 EDGE_PX = 6
+#: Locked notes: an outline in the locked bars' amber, a dark hatch over the fill and a small
+#: padlock where the note is big enough to hold one.
+LOCKED_NOTE_EDGE = QColor("#ffd24d")
+LOCKED_NOTE_HATCH = QColor(0, 0, 0, 120)
+#: Padlocks drawn at most per paint (more locked notes than that in view are only outlined).
+MAX_LOCK_MARKS = 2000
+#: How much of its own colour a silent track's note keeps (the rest is the roll background).
+SILENT_NOTE_MIX = 0.3
+#: With ``keep_view``, a view that showed at least this part of the notes (in height) follows
+#: them when that part halves.
+KEEP_VIEW_FRACTION = 0.5
+
+
+def dimmed(color: QColor, mix: float = SILENT_NOTE_MIX) -> QColor:
+    """``color`` mixed into the roll background, keeping ``mix`` of it (opaque)."""
+    back = colors.ROLL_BACKGROUND
+    return QColor(
+        round(back.red() + (color.red() - back.red()) * mix),
+        round(back.green() + (color.green() - back.green()) * mix),
+        round(back.blue() + (color.blue() - back.blue()) * mix),
+    )
 
 
 class PianoRollView(QWidget):
@@ -78,12 +108,23 @@ class PianoRollView(QWidget):
         #: Bars locked against regeneration (shaded), and bars selected in the ruler.
         self.locked_bars: frozenset[int] = frozenset()
         self.selected_bars: frozenset[int] = frozenset()
+        #: Notes locked against regeneration, as ``(track index, note)`` (the form of
+        #: ``Locks.notes``): outlined, hatched and marked with a padlock. Pairs that name no
+        #: note of the pattern are not drawn.
+        self.locked_notes: frozenset[tuple[int, Note]] = frozenset()
+        #: Muted tracks, and soloed tracks (while any is soloed, the others are silent too):
+        #: the notes of every silent track (see :attr:`silent_tracks`) are drawn dimmed.
+        self.muted_tracks: frozenset[int] = frozenset()
+        self.soloed_tracks: frozenset[int] = frozenset()
         #: Song tick of the playhead (None: hidden).
         self.playhead_tick: float | None = None
         #: The pattern the last paint showed and when it ended (perf_counter), for benches.
         self.painted_pattern: Pattern | None = None
         self.painted_at = 0.0
         self._tables: tuple[TrackNotes, ...] = ()
+        #: The visible-lock arrays and what they were built from (locked_notes, tables).
+        self._locked_key: tuple[frozenset[tuple[int, Note]], tuple[TrackNotes, ...]] | None = None
+        self._locked: tuple[IntArray, IntArray, IntArray, IntArray] | None = None
         self._viewport: Viewport | None = None
         self._label_font = QFont(self.font())
         self._label_font.setPointSizeF(8.0)
@@ -99,10 +140,29 @@ class PianoRollView(QWidget):
     def pattern(self) -> Pattern | None:
         return self._pattern
 
+    @property
+    def silent_tracks(self) -> frozenset[int]:
+        """Tracks that do not sound: the muted ones and, while any track is soloed, every
+        track not soloed (indices of the pattern's tracks)."""
+        n_tracks = len(self._tables)
+        silent = set(self.muted_tracks)
+        if self.soloed_tracks:
+            silent |= set(range(n_tracks)) - self.soloed_tracks
+        return frozenset(i for i in silent if 0 <= i < n_tracks)
+
     def set_pattern(self, pattern: Pattern | None, keep_view: bool = False) -> None:
-        """Show ``pattern`` (None: the empty state), fitted to the widget; with ``keep_view``
-        (an edit of the same pattern) the view stays where it is when it still fits."""
+        """Show ``pattern`` (None: the empty state), fitted to the widget.
+
+        With ``keep_view`` (an edit of the same pattern, or a new take of the same length) the
+        view stays where it is while it still shows the notes: the pitch range is fitted to
+        the new notes, and the time range kept, when the view would show none of them in
+        height, or when it showed at least :data:`KEEP_VIEW_FRACTION` of the previous notes
+        and that share at least halves (a new take in another range, everything transposed
+        out of view). Small edits never cross that, and nothing moves during a drag (the
+        pointer's mapping must hold).
+        """
         previous = self._pattern
+        old_tables = self._tables
         self._pattern = pattern
         self._tables = () if pattern is None else note_tables(pattern)
         same_length = (
@@ -110,12 +170,30 @@ class PianoRollView(QWidget):
             and pattern is not None
             and previous.length_ticks == pattern.length_ticks
         )
+        view = self._viewport
         if pattern is None:
             self._viewport = None
-        elif not (keep_view and same_length and self._viewport is not None):
+        elif not (keep_view and same_length and view is not None):
             self._viewport = fit_viewport(pattern)
+        elif not (self.editor is not None and self.editor.dragging):
+            shown = self._shown_fraction(self._tables, view)
+            before = self._shown_fraction(old_tables, view)
+            if shown == 0.0 or (before >= KEEP_VIEW_FRACTION and shown < before / 2):
+                self._viewport = fit_pitches(view, pattern)
         self.setToolTip("" if pattern is None else NAVIGATION_HELP)
         self.update()
+
+    @staticmethod
+    def _shown_fraction(tables: tuple[TrackNotes, ...], view: Viewport) -> float:
+        """The part of the notes in ``tables`` whose rows ``view`` shows (1.0: no notes)."""
+        n_notes = sum(len(t) for t in tables)
+        if n_notes == 0:
+            return 1.0
+        shown = sum(
+            int(np.count_nonzero((t.pitches + 1 > view.low_pitch) & (t.pitches < view.high_pitch)))
+            for t in tables
+        )
+        return shown / n_notes
 
     @property
     def viewport(self) -> Viewport | None:
@@ -246,6 +324,7 @@ class PianoRollView(QWidget):
         super().keyPressEvent(event)
 
     def _update_cursor(self, pointer: Pointer) -> None:
+        from desktop.roll_tools import on_edge
         from engine.editing import note_at
 
         assert self.editor is not None
@@ -253,7 +332,7 @@ class PianoRollView(QWidget):
         hit = note_at(self._pattern, pointer.tick, pointer.pitch, [self.editor.track])
         shape = Qt.CursorShape.ArrowCursor
         if hit is not None:
-            near_end = hit[1].end - pointer.tick <= pointer.edge_ticks
+            near_end = on_edge(hit[1], pointer)
             tool = "select" if pointer.ctrl else self.editor.tool
             if near_end and tool == "draw":
                 shape = Qt.CursorShape.SizeHorCursor
@@ -289,6 +368,7 @@ class PianoRollView(QWidget):
                 self._paint_bars(painter, roll, self._pattern, view)
                 self._paint_grid(painter, roll, self._pattern, view)
                 self._paint_notes(painter, roll, view, found)
+            self._paint_locked_notes(painter, roll, view)
             self._paint_selection(painter, roll, self._viewport)
             self._paint_playhead(painter, roll)
             painter.restore()
@@ -397,13 +477,14 @@ class PianoRollView(QWidget):
             xs = roll.left() + (ticks - view.start_tick) * px_per_tick
             return np.clip(xs, roll.left() - 2, roll.right() + 2)
 
+        silent = self.silent_tracks
         for index, (notes, visible) in enumerate(zip(self._tables, found, strict=True)):
             if len(visible) == 0:
                 continue
             x0 = to_x(notes.starts[visible])
             x1 = to_x(notes.ends[visible])
             pitches = notes.pitches[visible]
-            color = colors.track_color(index)
+            color = self._note_color(index, silent)
             if row_px >= 5:
                 painter.setPen(QPen(color.darker(170), 1))
             else:
@@ -452,6 +533,7 @@ class PianoRollView(QWidget):
             xs = np.floor((ticks - view.start_tick) * px_per_tick).astype(np.int64)
             canvas[:, xs[(xs >= 0) & (xs < width)]] = color.rgba()
         stride = width + 1
+        silent = self.silent_tracks
         for index, (notes, visible) in enumerate(zip(self._tables, found, strict=True)):
             if len(visible) == 0:
                 continue
@@ -468,7 +550,8 @@ class PianoRollView(QWidget):
                 rows * stride + x1, minlength=size
             )
             runs = np.cumsum(diff.reshape(n_rows, stride)[:, :width], axis=1, dtype=np.int32)
-            np.copyto(canvas, np.uint32(colors.track_color(index).rgba()), where=runs > 0)
+            color = self._note_color(index, silent)
+            np.copyto(canvas, np.uint32(color.rgba()), where=runs > 0)
         # All opaque: drawn as a plain copy, no blending.
         image = QImage(canvas.data, width, n_rows, width * 4, QImage.Format.Format_RGB32)
         row_px = roll.height() / view.n_pitches
@@ -477,6 +560,89 @@ class PianoRollView(QWidget):
         painter.drawImage(target, image)
         del canvas  # the image only borrowed it, until drawImage returned
         self._paint_octave_lines(painter, roll, view)
+
+    @staticmethod
+    def _note_color(index: int, silent: frozenset[int]) -> QColor:
+        color = colors.track_color(index)
+        return dimmed(color) if index in silent else color
+
+    def _locked_arrays(self) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """Tracks, starts, ends and pitches of the locked notes that are in the pattern
+        (matched by track, start, end and pitch), built again only when the locks or the
+        pattern change."""
+        key = (self.locked_notes, self._tables)
+        old = self._locked_key
+        if self._locked is not None and old is not None and old[0] is key[0] and old[1] is key[1]:
+            return self._locked
+        rows = [
+            (track, note.start, note.end, note.pitch)
+            for track, note in self.locked_notes
+            if 0 <= track < len(self._tables)
+        ]
+        table = np.array(rows, dtype=np.int64).reshape(-1, 4)
+        keep = np.zeros(len(table), dtype=bool)
+        for track, notes in enumerate(self._tables):
+            mine = np.flatnonzero(table[:, 0] == track)
+            if len(mine) == 0 or len(notes) == 0:
+                continue
+            starts, ends, pitches = table[mine, 1], table[mine, 2], table[mine, 3]
+            first = np.searchsorted(notes.starts, starts, side="left")
+            last = np.searchsorted(notes.starts, starts, side="right")
+            found = np.zeros(len(mine), dtype=bool)
+            # Notes of one start tick are few (a chord): look at each candidate in turn.
+            for offset in range(int((last - first).max(initial=0))):
+                at = np.minimum(first + offset, len(notes) - 1)
+                same = (notes.ends[at] == ends) & (notes.pitches[at] == pitches)
+                found |= (first + offset < last) & same
+            keep[mine] = found
+        table = table[keep]
+        self._locked_key = key
+        self._locked = (table[:, 0], table[:, 1], table[:, 2], table[:, 3])
+        return self._locked
+
+    def _paint_locked_notes(self, painter: QPainter, roll: QRectF, view: Viewport) -> None:
+        """Locked notes: outlined and hatched, with a padlock on those big enough."""
+        if not self.locked_notes:
+            return
+        _, starts, ends, pitches = self._locked_arrays()
+        shown = np.flatnonzero(
+            (ends > view.start_tick)
+            & (starts < view.end_tick)
+            & (pitches + 1 > view.low_pitch)
+            & (pitches < view.high_pitch)
+        )
+        if len(shown) == 0:
+            return
+        px_per_tick = roll.width() / view.n_ticks
+        row_px = roll.height() / view.n_pitches
+        height = max(row_px - 1 if row_px >= 4 else row_px, 1.0)
+        x0 = roll.left() + (starts[shown] - view.start_tick) * px_per_tick
+        x1 = roll.left() + (ends[shown] - view.start_tick) * px_per_tick
+        x0 = np.clip(x0, roll.left() - 2, roll.right() + 2)
+        x1 = np.clip(x1, roll.left() - 2, roll.right() + 2)
+        widths = np.maximum(x1 - x0, 2.0)
+        tops = roll.top() + (view.high_pitch - (pitches[shown] + 1)) * row_px
+        boxes = [
+            QRectF(x, y, w, height)
+            for x, y, w in zip(x0.tolist(), tops.tolist(), widths.tolist(), strict=True)
+        ]
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(LOCKED_NOTE_HATCH, Qt.BrushStyle.BDiagPattern))
+        painter.drawRects(boxes)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(LOCKED_NOTE_EDGE, 2))
+        painter.drawRects([box.adjusted(1, 1, -1, -1) for box in boxes])
+        if height < 9:
+            return
+        # A padlock (shackle over a body) at the top left of each note wide enough for one.
+        marks = [box for box in boxes if box.width() >= 12][:MAX_LOCK_MARKS]
+        bodies = [QRectF(b.left() + 3, b.top() + 5, 6, 4) for b in marks]
+        shackles = [QRectF(b.left() + 4.5, b.top() + 2.5, 3, 3) for b in marks]
+        painter.setPen(QPen(LOCKED_NOTE_EDGE, 1))
+        painter.drawRects(shackles)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(LOCKED_NOTE_EDGE)
+        painter.drawRects(bodies)
 
     def _bar_rects(
         self, roll: QRectF, pattern: Pattern, view: Viewport, bars: frozenset[int], top: float

@@ -22,15 +22,18 @@ from engine import editing as ed
 from engine.music import Note, Pattern
 
 TOOLS = ("draw", "select", "erase")
+#: At most this part of a note (from its right end) is its resize edge, so the rest of even a
+#: short note drags to move it.
+MAX_EDGE_FRACTION = 1 / 3
 
 
 @dataclass(frozen=True, slots=True)
 class Pointer:
     """One pointer event in music coordinates.
 
-    ``edge_ticks``: how many ticks from a note's end still count as its edge (the widget
-    converts a few pixels). ``alt`` disables snapping, ``ctrl`` selects (and copies on drag),
-    ``shift`` adds to the selection.
+    ``edge_ticks``: how many ticks from a note's end may count as its edge (the widget
+    converts a few pixels; :func:`on_edge` caps it at a third of the note). ``alt`` disables
+    snapping, ``ctrl`` selects (and copies on drag), ``shift`` adds to the selection.
     """
 
     tick: float
@@ -39,6 +42,13 @@ class Pointer:
     ctrl: bool = False
     shift: bool = False
     edge_ticks: float = 0.0
+
+
+def on_edge(note: Note, p: Pointer) -> bool:
+    """Whether ``p`` is on ``note``'s resize edge: within ``p.edge_ticks`` of its end and in
+    its last :data:`MAX_EDGE_FRACTION` (so the left and middle part always move it)."""
+    zone = min(max(p.edge_ticks, 0.0), note.duration * MAX_EDGE_FRACTION)
+    return note.end - p.tick <= zone
 
 
 class Document(Protocol):
@@ -136,10 +146,9 @@ class RollEditor:
             return
         if hit is not None:
             note = hit[1]
-            on_edge = note.end - p.tick <= max(p.edge_ticks, 0.0)
             if hit not in self.selection:
                 self._select(self.selection | {hit} if p.shift else frozenset({hit}))
-            if on_edge and tool == "draw":
+            if on_edge(note, p) and tool == "draw":
                 self.document.begin("Resize notes")
                 self._drag = _Drag("resize", p, self.pattern, self.selection, note)
             else:

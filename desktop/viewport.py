@@ -62,6 +62,12 @@ def fit_viewport(pattern: Pattern) -> Viewport:
     return Viewport(0.0, float(pattern.length_ticks), float(low), float(high))
 
 
+def fit_pitches(view: Viewport, pattern: Pattern) -> Viewport:
+    """``view``'s time range with the pitch range :func:`fit_viewport` gives ``pattern``."""
+    fitted = fit_viewport(pattern)
+    return Viewport(view.start_tick, view.end_tick, fitted.low_pitch, fitted.high_pitch)
+
+
 def _shift_inside(low: float, high: float, lowest: float, highest: float) -> tuple[float, float]:
     """Move ``[low, high)`` inside ``[lowest, highest)`` keeping its size (cut if larger)."""
     span = min(high - low, highest - lowest)
