@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The track list: one row per track with its colour, name, program, channel, note count, and
-mute, solo and lock toggles.
+mute, solo and lock toggles. Silent tracks (muted, or not soloed while another track is) show
+their text dimmed.
 
 It never changes the pattern itself. An edit in a cell (a name typed, a program or channel
 chosen, a toggle clicked) becomes a request signal; the main window applies it (an undo step;
@@ -19,6 +20,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
     QAbstractItemView,
@@ -49,6 +51,14 @@ COLUMN_TIPS = {
     SOLO: "Solo",
     LOCK: "Lock the track against generation",
 }
+#: Cells whose text is dimmed on a silent track.
+TEXT_COLUMNS = (NAME, PROGRAM, CHANNEL, NOTES)
+#: The name column is kept at least this many average characters wide (plus padding), more
+#: where a name needs it (up to NAME_MAX_CHARS); the program column gives way first.
+NAME_MIN_CHARS = 13
+NAME_MAX_CHARS = 24
+#: The program column never gets narrower than this many average characters.
+PROGRAM_MIN_CHARS = 4
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -185,9 +195,13 @@ class TrackList(QTableWidget):
         self.setShowGrid(False)
         self.setWordWrap(False)
         self.verticalHeader().setVisible(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # The name takes the free width; the program column is sized by _fit_columns so that
+        # the free width is enough for the names (its text is elided, the full one a tip).
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(PROGRAM, QHeaderView.ResizeMode.Fixed)
         header.setHighlightSections(False)
         for column, tip in COLUMN_TIPS.items():
             item = self.horizontalHeaderItem(column)
@@ -244,16 +258,27 @@ class TrackList(QTableWidget):
             new_row = min(max(old_row, 0), len(tracks) - 1)
             if tracks and self.currentRow() != new_row:
                 self.setCurrentCell(new_row, NAME)
+        self._fit_columns()
         if new_row >= 0 and old_row >= 0 and new_row != old_row:
             self.current_track_changed.emit(new_row)
 
     def set_states(self, muted: set[int], soloed: set[int], locked: set[int]) -> None:
-        """Show which tracks are muted, soloed and locked (emits nothing)."""
+        """Show which tracks are muted, soloed and locked (emits nothing); the rows of the
+        tracks that are then silent (see :attr:`silent_tracks`) are dimmed."""
         self._states = {MUTE: frozenset(muted), SOLO: frozenset(soloed), LOCK: frozenset(locked)}
         with QSignalBlocker(self):
             for row in range(self.rowCount()):
                 for column in TOGGLES:
                     self._show_toggle(row, column)
+                self._show_silence(row)
+
+    @property
+    def silent_tracks(self) -> frozenset[int]:
+        """Rows whose track does not sound: the muted ones and, while any track is soloed,
+        every track not soloed (as :meth:`set_states` last set them)."""
+        soloed = self._states[SOLO]
+        rows = range(self.rowCount())
+        return frozenset(r for r in rows if r in self._states[MUTE] or (soloed and r not in soloed))
 
     def is_checked(self, row: int, column: int) -> bool:
         """Whether the toggle in ``row`` and ``column`` (MUTE, SOLO or LOCK) shows as on."""
@@ -316,7 +341,8 @@ class TrackList(QTableWidget):
             swatch.setData(Qt.ItemDataRole.DecorationRole, color)
             swatch.setToolTip(f"Notes of this track are drawn in {color.name()}")
         self._set(self._cell(row, NAME, editable), track.name or "(unnamed)", track.name)
-        self._set(self._cell(row, PROGRAM, editable), program_label(track))
+        label = program_label(track)
+        self._set(self._cell(row, PROGRAM, editable), label, label)
         if track.is_drum:
             channel = self._cell(row, CHANNEL, shown)
             self._set(channel, str(track.channel + 1), "Drums play on channel 10")
@@ -326,6 +352,46 @@ class TrackList(QTableWidget):
         for column in TOGGLES:
             self._cell(row, column, shown | Qt.ItemFlag.ItemIsUserCheckable)
             self._show_toggle(row, column)
+        self._show_silence(row)
+
+    def _show_silence(self, row: int) -> None:
+        """Dim the text of ``row`` while its track is silent (the palette's disabled text)."""
+        silent = row in self.silent_tracks
+        for column in TEXT_COLUMNS:
+            item = self.item(row, column)
+            if item is None:
+                continue
+            if silent:
+                color = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+                if item.data(Qt.ItemDataRole.ForegroundRole) != color:
+                    item.setForeground(color)
+            elif item.data(Qt.ItemDataRole.ForegroundRole) is not None:
+                item.setData(Qt.ItemDataRole.ForegroundRole, None)
+
+    # --- layout ------------------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Size the program column so the stretched name column keeps enough width for the
+        names: the program gets its full text where there is room, down to
+        :data:`PROGRAM_MIN_CHARS` where there is not (then elided)."""
+        header = self.horizontalHeader()
+        char_px = self.fontMetrics().averageCharWidth()
+        padding = 2 * (self.style().pixelMetric(self.style().PixelMetric.PM_FocusFrameHMargin) + 1)
+        names = [self.cell_text(r, NAME) for r in range(self.rowCount())]
+        longest = max((self.fontMetrics().horizontalAdvance(n) for n in names), default=0)
+        wanted_name = padding + max(
+            NAME_MIN_CHARS * char_px, min(longest, NAME_MAX_CHARS * char_px)
+        )
+        others = sum(header.sectionSize(c) for c in range(len(COLUMNS)) if c not in (NAME, PROGRAM))
+        program_full = max(self.sizeHintForColumn(PROGRAM), header.sectionSizeHint(PROGRAM))
+        program_min = padding + PROGRAM_MIN_CHARS * char_px
+        room = self.viewport().width() - others - wanted_name
+        width = max(program_min, min(program_full, room))
+        if header.sectionSize(PROGRAM) != width:
+            header.resizeSection(PROGRAM, width)
 
     def _show_toggle(self, row: int, column: int) -> None:
         item = self.item(row, column)
