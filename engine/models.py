@@ -7,14 +7,13 @@ No torch here: the CLI and the app resolve and name models before (or without) l
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.gan.config import ModelConfig
 from engine.gan.errors import CheckpointError
-from engine.gan.files import CONFIG_FILE, WEIGHTS_FILE, read_config_file
+from engine.gan.files import CONFIG_FILE, WEIGHTS_FILE, load_json, read_config_file
 
 #: The environment variable that names another default model folder.
 MODEL_ENV = "BARFORGE_MODEL"
@@ -91,16 +90,9 @@ def read_card(folder: str | os.PathLike[str]) -> ModelCard:
         ``commercial_use``).
     """
     path = Path(folder) / CARD_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return ModelCard()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CheckpointError(path, f"cannot be read ({e})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CheckpointError(path, f"is not valid JSON ({e.msg}, line {e.lineno})") from None
+    data = load_json(path)
     if not isinstance(data, dict):
         raise CheckpointError(path, "must hold a JSON object")
     card: dict[str, str | bool | None] = {}

@@ -22,13 +22,13 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """A checkpoint JSON file of this format and version.
+def load_json(path: Path) -> Any:
+    """The JSON value in ``path`` (a checkpoint folder's file).
 
     Raises
     ------
     CheckpointError
-        Naming the file: missing, unreadable, not JSON, another format or version.
+        Naming the file: missing, unreadable or not JSON.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -37,9 +37,20 @@ def read_json(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         raise CheckpointError(path, f"cannot be read ({e})") from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise CheckpointError(path, f"is not valid JSON ({e})") from None
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A checkpoint JSON file of this format and version.
+
+    Raises
+    ------
+    CheckpointError
+        Naming the file: missing, unreadable, not JSON, another format or version.
+    """
+    data = load_json(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(path, f'is not a {FORMAT} file (no "format": "{FORMAT}")')
     version = data.get("format_version")
