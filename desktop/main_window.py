@@ -925,16 +925,26 @@ class MainWindow(QMainWindow):
         self._show_generation_error(f"{what} is not possible: {problem}.")
         return True
 
+    def _refuse_replacing_locks(self, what: str) -> bool:
+        """Say why ``what`` (the model's own tracks replacing the project's) would lose locks
+        and return True, or return False when nothing locked would be lost."""
+        doc = self.document
+        if not doc.is_open or doc.locks.empty:
+            return False
+        problem = self.fit_problem()
+        if problem is None:
+            return False
+        self._show_generation_error(
+            f"{what} would replace the locked notes, bars or tracks: {problem}. "
+            "Unlock them (or start a new project) first."
+        )
+        return True
+
     def new_from_seed(self, seed: int | None = None) -> int | None:
         """Generate the model's phrase for ``seed`` (default: the seed box) as a new state of
         the document (one undo step; a new untitled project when nothing is open)."""
         value = self.seed_box.value() if seed is None else int(seed)
-        doc = self.document
-        if doc.is_open and not doc.locks.empty and self.fit_problem() is not None:
-            self._show_generation_error(
-                f"New from Seed would replace the locked notes, bars or tracks: "
-                f"{self.fit_problem()}. Unlock them (or start a new project) first."
-            )
+        if self._refuse_replacing_locks("New from Seed"):
             return None
         pending = _Pending("generate", f"Generate seed {value}", seed=value)
         panel = self.generation_panel
@@ -1143,11 +1153,7 @@ class MainWindow(QMainWindow):
         continue from it."""
         doc = self.document
         label = f"Adopt {idea.label}"
-        if doc.is_open and not doc.locks.empty and self.fit_problem() is not None:
-            self._show_generation_error(
-                f"Adopting would replace the locked notes, bars or tracks: {self.fit_problem()}. "
-                "Unlock them (or start a new project) first."
-            )
+        if self._refuse_replacing_locks("Adopting"):
             return
         self.playback.adopting()
         if doc.is_open:
