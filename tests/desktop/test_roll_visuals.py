@@ -5,11 +5,13 @@ Checked on the real widgets: their pixels (``grab()``) and the mouse (QTest)."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop import colors
@@ -50,14 +52,21 @@ def two_tracks() -> Pattern:
     )
 
 
+W = TypeVar("W", bound=QWidget)
+
+
+def on_screen(qtbot: QtBot, widget: W, width: int, height: int) -> W:
+    """``widget`` at ``width`` x ``height``, shown and exposed (closed by qtbot)."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
 @pytest.fixture
 def roll(qtbot: QtBot) -> PianoRollView:
-    view = PianoRollView()
-    qtbot.addWidget(view)
-    view.resize(900, 600)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return on_screen(qtbot, PianoRollView(), 900, 600)
 
 
 def note_box(view: PianoRollView, note: Note) -> tuple[int, int, int, int]:
@@ -111,11 +120,7 @@ def test_a_locked_note_is_drawn_in_the_dense_raster_path_too(qtbot: QtBot) -> No
     # 2,000 notes in a 400 px wide roll: painted as one raster, the lock pass goes over it.
     notes = [Note(i * 24, 24, 60 + i % 12) for i in range(2000)]
     pattern = Pattern([Track("Many", 0, notes=notes)], n_bars=25, ticks_per_quarter=TPQ)
-    view = PianoRollView()
-    qtbot.addWidget(view)
-    view.resize(456, 400)
-    view.show()
-    qtbot.waitExposed(view)
+    view = on_screen(qtbot, PianoRollView(), 456, 400)
     view.set_pattern(pattern)
     long_note = Note(48000, 960, 72)
     pattern = Pattern(
@@ -179,11 +184,7 @@ def darkest(values: set[int]) -> int:
 
 
 def test_the_track_list_dims_the_rows_of_silent_tracks(qtbot: QtBot) -> None:
-    table = TrackList()
-    qtbot.addWidget(table)
-    table.resize(640, 240)
-    table.show()
-    qtbot.waitExposed(table)
+    table = on_screen(qtbot, TrackList(), 640, 240)
     pattern = two_tracks()
     table.set_pattern(pattern)
     table.setCurrentCell(-1, -1)  # no highlighted row: text on the base colour
@@ -208,11 +209,7 @@ def test_the_track_list_dims_the_rows_of_silent_tracks(qtbot: QtBot) -> None:
 
 
 def test_track_names_are_readable_at_the_default_splitter_width(qtbot: QtBot) -> None:
-    table = TrackList()
-    qtbot.addWidget(table)
-    table.resize(300, 240)
-    table.show()
-    qtbot.waitExposed(table)
+    table = on_screen(qtbot, TrackList(), 300, 240)
     names = ("Soprano", "Alto", "Electric Bass", "Kit")
     tracks = [Track(n, 33, channel=i, notes=[Note(0, 480, 40)]) for i, n in enumerate(names)]
     table.set_pattern(Pattern(tracks, n_bars=1, ticks_per_quarter=TPQ))
