@@ -94,6 +94,21 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--no-transpose", action="store_true", help="no random transposition of training phrases"
     )
+    train.add_argument(
+        "--chroma-features",
+        type=int,
+        default=0,
+        metavar="N",
+        help="give the critic a chroma stream of N features per bar (default 0: none)",
+    )
+    train.add_argument(
+        "--straight-through-from",
+        type=int,
+        default=-1,
+        metavar="STEP",
+        help="from this step on the critic judges fake phrases thresholded as the app decodes "
+        "them, gradients passed straight through (default -1: never)",
+    )
 
     generate = commands.add_parser(
         "generate",
@@ -327,8 +342,17 @@ def _train(args: argparse.Namespace) -> int:
             seed=args.seed,
             amp=args.amp,
             transpose_range=(0, 0) if args.no_transpose else (-5, 5),
+            straight_through_from=args.straight_through_from,
         )
-        result = train(args.data, args.out, settings, arch=args.arch, device=args.device)
+        overrides = {"d_chroma_features": args.chroma_features} if args.chroma_features else {}
+        result = train(
+            args.data,
+            args.out,
+            settings,
+            arch=args.arch,
+            model_overrides=overrides,
+            device=args.device,
+        )
     except (ValueError, DatasetError, TrainError) as e:
         print(f"barforge train: {e}", file=sys.stderr)
         return 2 if isinstance(e, ValueError) else 1

@@ -30,7 +30,18 @@ from numpy.typing import NDArray
 from engine import metrics
 from engine.atomic import write_bytes_atomically
 from engine.data.store import PhraseDataset
+from engine.feature_overlap import split_halves
 from engine.metrics import METRICS, MetricReport
+from engine.note_features import (
+    FEATURES,
+    LENGTH_SHARE_STEPS,
+    QN_THRESHOLDS_BEATS,
+    TV_FEATURES,
+    FeatureComparison,
+    NoteFeatures,
+    compare_features,
+    note_features,
+)
 from engine.pianoroll import PhraseSpec
 from engine.plots import save_distributions, save_roll_grid
 
@@ -207,7 +218,14 @@ def write_report(
         },
         "sources": {name: report.to_dict() for name, report in reports},
     }
+    listening = listening_rows(sources, spec)
+    document["listening"] = {
+        name: {"features": feats.to_dict(), "against_real": cmp.to_dict()}
+        for name, feats, cmp in listening
+    }
     text = markdown(reports, spec, title, made_by)
+    if listening:
+        text += listening_markdown(listening, spec)
     write_bytes_atomically(folder / "report.md", text.encode())
     write_bytes_atomically(folder / "report.json", (json.dumps(document, indent=2) + "\n").encode())
     per_phrase = {s.name: _per_phrase(s, spec) for s in sources}
@@ -223,6 +241,108 @@ def write_report(
             titles.append(f"{source.name}, example {i + 1}")
     save_roll_grid(examples, titles, spec, folder / "examples.png")
     return document
+
+
+def listening_rows(
+    sources: Sequence[Source], spec: PhraseSpec, seed: int = 0
+) -> list[tuple[str, NoteFeatures, FeatureComparison]]:
+    """The note features of every source against the real validation phrases.
+
+    The first source must be the real validation phrases (else there is nothing to compare
+    with, and no rows). Its two random halves give the
+    ceiling row (``"real, half vs half"``: the second half measured against the first); every
+    other source is measured against the whole validation set for TV distances and against
+    the first half for OA and KL, so that all rows share one intra-set density.
+    """
+    if not sources or sources[0].name != "real (validation)":
+        return []  # nothing real to compare with
+    real = sources[0]
+    first, second = split_halves(len(real.frames), seed)
+    whole = note_features(real.frames, real.onsets, spec)
+    half_a = note_features(real.frames[first], real.onsets[first], spec)
+    half_b = note_features(real.frames[second], real.onsets[second], spec)
+    rows = [("real, half vs half", half_b, compare_features(half_b, half_a, half_a, seed))]
+    for source in sources[1:]:
+        feats = note_features(source.frames, source.onsets, spec)
+        rows.append((source.name, feats, compare_features(feats, whole, half_a, seed)))
+    rows.insert(0, (real.name, whole, compare_features(whole, whole, half_a, seed)))
+    return rows
+
+
+def listening_markdown(
+    rows: Sequence[tuple[str, NoteFeatures, FeatureComparison]], spec: PhraseSpec
+) -> str:
+    """The report's section on note lengths, re-strikes, rhythm and melodic steps."""
+    short = "/".join(_initials(spec.track_names))
+    lines = [
+        "## What a listener hears: note lengths, re-strikes, rhythm, melodic steps",
+        "",
+        f"Per track ({short}). Shares are of the track's notes; a step is "
+        f"1/{spec.steps_per_beat} beat. TV: total-variation distance of the pooled histogram "
+        'to the real validation phrases\' (0 = the same). The row "real, half vs half" '
+        "compares one random half of the validation phrases with the other: the ceiling.",
+        "",
+        "| source | NPB | >= 2 steps | >= 3 steps | >= 4 steps | >= 8 steps | re-strikes |"
+        " length TV | IOI TV | interval TV |",
+        "|---" * 10 + "|",
+    ]
+    col = {k: i for i, k in enumerate(LENGTH_SHARE_STEPS)}
+    for name, feats, cmp in rows:
+        cells = [
+            _cell(list(feats.npb), False),
+            *(_cell(list(feats.length_shares[:, col[k]]), False) for k in (2, 3, 4, 8)),
+            _cell(list(feats.restrike), False),
+            *(_cell(list(cmp.tv[key]), False) for key in TV_FEATURES),
+        ]
+        lines.append(f"| {name} | " + " | ".join(_nan_na(c) for c in cells) + " |")
+    lines += [
+        "",
+        "QN at thresholds in beats (share of notes at least that long):",
+        "",
+        "| source | " + " | ".join(f"QN {b:g} beat" for b in QN_THRESHOLDS_BEATS) + " |",
+        "|---" * (len(QN_THRESHOLDS_BEATS) + 1) + "|",
+    ]
+    for name, feats, _ in rows:
+        cells = [_cell(list(feats.qn[:, i]), False) for i in range(len(QN_THRESHOLDS_BEATS))]
+        lines.append(f"| {name} | " + " | ".join(_nan_na(c) for c in cells) + " |")
+    for measure, label in (
+        ("oa", "overlapping area (higher is better, 1 at most)"),
+        ("kl", "KL divergence (lower is better, 0 at least)"),
+    ):
+        lines += [
+            "",
+            f"Yang and Lerch's {label}, of each source's per-phrase features against the first "
+            "half of the real validation phrases:",
+            "",
+            "| source | " + " | ".join(FEATURES.values()) + " |",
+            "|---" * (len(FEATURES) + 1) + "|",
+        ]
+        for name, _, cmp in rows[1:]:
+            values = getattr(cmp, measure)
+            cells = [_cell(list(values[key]), False) for key in FEATURES]
+            lines.append(f"| {name} | " + " | ".join(_nan_na(c) for c in cells) + " |")
+    lines += ["", *_LISTENING_DEFINITIONS, ""]
+    return "\n".join(lines)
+
+
+_LISTENING_DEFINITIONS = (
+    "Definitions (`engine/note_features.py`, `engine/feature_overlap.py`):",
+    "",
+    "- **NPB**: note starts per bar. **>= k steps**: share of notes at least k steps long.",
+    "- **re-strikes**: share of notes that start on the step where the previous note of the "
+    "same pitch ended (a held pitch struck again without a rest).",
+    "- **IOI**: steps between consecutive distinct onset times of a track (bins 1 step to one "
+    "bar, and longer). **interval**: signed semitones between the highest pitches of "
+    "consecutive onset times (bins -12..+12 and larger leaps either way).",
+    "- **OA / KL** (Yang and Lerch 2020): Gaussian-KDE densities of the Euclidean distances "
+    "between the real phrases' features (intra-set) and between real and the source's phrases "
+    "(inter-set); OA is the area both densities share, KL the divergence of the inter-set "
+    "density from the intra-set one.",
+)
+
+
+def _nan_na(cell: str) -> str:
+    return cell.replace("nan", NOT_APPLICABLE)
 
 
 def model_source(

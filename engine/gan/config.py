@@ -18,7 +18,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from engine.pianoroll import PhraseSpec
 
@@ -107,6 +107,9 @@ def _product(layers: tuple[tuple[Any, ...], ...], axis: str) -> int:
 class _DictMixin:
     """``to_dict`` / ``from_dict`` for a frozen dataclass whose ``__post_init__`` normalizes."""
 
+    #: Fields that files written before they existed lack (their defaults mean "as before").
+    _ADDED_LATER: ClassVar[frozenset[str]] = frozenset()
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Rebuild from :meth:`to_dict`'s output (e.g. parsed JSON).
@@ -123,7 +126,9 @@ class _DictMixin:
         unknown = sorted(set(data) - set(names), key=str)
         if unknown:
             raise ValueError(f"{owner}: unknown field(s) {', '.join(map(repr, unknown))}")
-        missing = [n for n in names if n not in data]
+        # Fields added after format 1 may be absent from older files: their defaults keep the
+        # behaviour those files were trained with.
+        missing = [n for n in names if n not in data and n not in cls._ADDED_LATER]
         if missing:
             raise ValueError(f"{owner}: missing field(s) {', '.join(map(repr, missing))}")
         return cls(**data)
@@ -203,6 +208,10 @@ class ModelConfig(_DictMixin):
     d_norm : {"layer", "none"}
         Normalization in the critic (never batch statistics: the gradient penalty needs
         per-sample gradients).
+    d_chroma_features : int
+        Width of the critic's chroma stream: each bar's frames and onsets folded onto the 12
+        pitch classes, down-sampled in time and flattened to this many features beside the
+        bar's own (as BinaryMuseGAN's critic has). 0: no chroma stream (models before it).
     leaky_slope : float
         Negative slope of the critic's leaky ReLUs, in [0, 1).
     dcgan_latent : int
@@ -244,10 +253,13 @@ class ModelConfig(_DictMixin):
     d_bar_features: int = 128
     d_hidden: int = 128
     d_norm: str = "none"
+    d_chroma_features: int = 0
     leaky_slope: float = 0.2
     dcgan_latent: int = 128
     dcgan_channels: tuple[int, int, int] = (128, 128, 64)
     dcgan_d_channels: tuple[int, int] = (64, 128)
+
+    _ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"d_chroma_features"})
 
     def __post_init__(self) -> None:
         def ints(owner: str, name: str, value: Any) -> tuple[int, ...]:
@@ -301,6 +313,7 @@ class ModelConfig(_DictMixin):
                 "d_bar_features": size,
                 "d_hidden": size,
                 "d_norm": lambda o, n, v: _choice(o, n, v, CRITIC_NORMS),
+                "d_chroma_features": lambda o, n, v: _int(o, n, v, 0, 4096),
                 "leaky_slope": lambda o, n, v: _float(o, n, v, 0.0, 1.0, open_high=True),
                 "dcgan_latent": size,
                 "dcgan_channels": channels(3),
@@ -474,6 +487,11 @@ class TrainConfig(_DictMixin):
     transpose_range : (int, int)
         Inclusive semitone range of the random transposition of each training phrase; must
         hold 0; ``(0, 0)`` turns augmentation off.
+    straight_through_from : int
+        From this generator step on, the critic judges fake phrases thresholded at 0.5, as the
+        app decodes them, with the sigmoid's gradient passed straight through the threshold
+        (BinaryMuseGAN's deterministic binary neurons); -1: never, the critic sees the
+        probabilities (MuseGAN).
     """
 
     loss: str = "auto"
@@ -488,6 +506,9 @@ class TrainConfig(_DictMixin):
     seed: int = 0
     amp: bool = False
     transpose_range: tuple[int, int] = (-5, 5)
+    straight_through_from: int = -1
+
+    _ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"straight_through_from"})
 
     def __post_init__(self) -> None:
         def betas(owner: str, name: str, value: Any) -> tuple[float, float]:
@@ -519,6 +540,7 @@ class TrainConfig(_DictMixin):
                 "seed": lambda o, n, v: _int(o, n, v, 0, (1 << 63) - 1),
                 "amp": _bool,
                 "transpose_range": transpose,
+                "straight_through_from": lambda o, n, v: _int(o, n, v, -1, 1 << 40),
             }
         )
 

@@ -529,7 +529,9 @@ class HybridCritic(PhraseCritic):
             c_in, steps, pitches = c_out, steps // ft, pitches // fp
         self.bar_layers = nn.ModuleList(layers)
         self.bar_out = DownBlock(steps, pitches, c_in, c.d_bar_features, c.d_norm, slope)
-        self.phrase_hidden = nn.Linear(c.n_bars * c.d_bar_features, c.d_hidden)
+        self.chroma: ChromaStream | None = ChromaStream(c) if c.d_chroma_features > 0 else None
+        per_bar = c.d_bar_features + c.d_chroma_features
+        self.phrase_hidden = nn.Linear(c.n_bars * per_bar, c.d_hidden)
         self.phrase_norm: nn.Module = (
             nn.LayerNorm(c.d_hidden) if c.d_norm == "layer" else nn.Identity()
         )
@@ -542,12 +544,44 @@ class HybridCritic(PhraseCritic):
         x = x.permute(0, 2, 3, 4, 1, 5).reshape(b, n, s, p, 2 * t)  # (B, N, S, P, 2T)
         for layer in self.bar_layers:
             x = layer(x)  # (B, N, steps', pitches', channels)
-        x = self.bar_out(x)  # (B, N, 1, 1, d_bar_features)
-        x = x.reshape(b, -1)  # (B, N * d_bar_features)
+        x = self.bar_out(x).reshape(b, n, -1)  # (B, N, d_bar_features)
+        if self.chroma is not None:
+            x = torch.cat((x, self.chroma(frames, onsets)), dim=-1)  # (B, N, + d_chroma)
+        x = x.reshape(b, -1)  # (B, N * per-bar features)
         x = F.leaky_relu(self.phrase_norm(self.phrase_hidden(x)), self.config.leaky_slope)
         # (B, d_hidden)
         score: Tensor = self.out(x)  # (B, 1)
         return score.view(b)  # (B,)
+
+
+class ChromaStream(nn.Module):
+    """The critic's view of harmony and rhythm without register: each bar's frames and onsets
+    of every track folded onto the 12 pitch classes (a fixed 0/1 matrix), then down-sampled
+    in time beat by beat and flattened to ``d_chroma_features`` per bar.
+
+    Maps frames and onsets ``(B, T, N, S, P)`` to ``(B, N, d_chroma_features)``.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        c = config
+        pitch_class = (torch.arange(c.n_pitches) + c.lowest_pitch) % 12
+        self.register_buffer("fold", F.one_hot(pitch_class, 12).float(), persistent=False)
+        steps = c.steps_per_beat * c.beats_per_bar
+        slope, width = c.leaky_slope, 4 * c.n_tracks
+        self.beat = DownBlock(c.steps_per_beat, 1, 2 * c.n_tracks, width, c.d_norm, slope)
+        self.bar = DownBlock(
+            steps // c.steps_per_beat, 12, width, c.d_chroma_features, c.d_norm, slope
+        )
+
+    def forward(self, frames: Tensor, onsets: Tensor) -> Tensor:
+        b, t, n, s, _ = frames.shape
+        fold: Tensor = self.fold  # type: ignore[assignment]
+        x = torch.stack((frames, onsets), dim=-1)  # (B, T, N, S, P, 2)
+        x = torch.einsum("btnspc,pk->bnskct", x, fold)  # (B, N, S, 12, 2, T)
+        x = x.reshape(b, n, s, 12, 2 * t)  # (B, N, S, 12, 2T)
+        features: Tensor = self.bar(self.beat(x))  # (B, N, 1, 1, d_chroma_features)
+        return features.reshape(b, n, -1)  # (B, N, d_chroma_features)
 
 
 # --- the seed article's DCGAN -------------------------------------------------------------------

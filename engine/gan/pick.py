@@ -7,6 +7,12 @@ checkpoint of the run generates ``n`` phrases; each per-track metric (EB, UPC, Q
 per bar) and each track pair's tonal distance is compared with the real validation phrases as
 an error in units of its target tolerance (:data:`TOLERANCES`): 1.0 means "just at the target".
 The checkpoint with the lowest mean error wins.
+
+Besides those averages, the listening features of :mod:`engine.note_features` count: the share
+of notes at least 3 steps long (within 0.05 of real), the re-strike share (within 0.03), the
+note-length histogram's total-variation distance to real (0.1 at most), and per track the
+lowest of Yang and Lerch's overlapping areas over the features (0.85 at least). A model that
+matches the averages with choppy notes therefore loses to one whose notes last as real ones do.
 """
 
 from __future__ import annotations
@@ -20,10 +26,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from engine.atomic import write_bytes_atomically
 from engine.data.store import PhraseDataset
+from engine.feature_overlap import split_halves
 from engine.metrics import MetricReport, evaluate
+from engine.note_features import (
+    LENGTH_SHARE_STEPS,
+    FeatureComparison,
+    NoteFeatures,
+    compare_features,
+    note_features,
+)
+from engine.pianoroll import PhraseSpec
 
 #: Metric key -> (relative tolerance, absolute floor): a model value ``m`` meets the target for
 #: a real value ``r`` when ``|m - r| <= max(relative * |r|, floor)``. The floors keep a target
@@ -37,6 +53,15 @@ TOLERANCES: dict[str, tuple[float, float]] = {
     "notes_per_bar": (0.10, 0.05),
     "tonal_distance": (0.0, 0.05),
 }
+#: Listening features (:mod:`engine.note_features`) -> how their error is counted:
+#: ``("closer", tolerance)``: ``|m - r| / tolerance``; ``("at_most", target)``: ``m / target``;
+#: ``("at_least", target)``: ``(1 - m) / (1 - target)`` for a value in 0..1.
+LISTENING_TARGETS: dict[str, tuple[str, float]] = {
+    "long_note_share": ("closer", 0.05),
+    "restrike": ("closer", 0.03),
+    "length_tv": ("at_most", 0.1),
+    "worst_oa": ("at_least", 0.85),
+}
 LABELS = {
     "empty_bar_rate": "EB",
     "used_pitch_classes": "UPC",
@@ -44,6 +69,10 @@ LABELS = {
     "polyphonicity": "PP",
     "notes_per_bar": "NPB",
     "tonal_distance": "TD",
+    "long_note_share": ">=3",
+    "restrike": "RS",
+    "length_tv": "LTV",
+    "worst_oa": "OA",
 }
 
 
@@ -70,16 +99,68 @@ class Comparison:
         return {key: all(v <= 1.0 for v in vs) for key, vs in self.errors.items()}
 
 
-def compare(model: MetricReport, real: MetricReport) -> Comparison:
-    """``model`` against ``real``; pitched tracks only (drums have no pitch metrics)."""
+@dataclass(frozen=True, slots=True)
+class Listening:
+    """A source's note features with what :func:`compare` needs of the real ones."""
+
+    features: NoteFeatures
+    against_real: FeatureComparison
+
+
+def listening(
+    frames: NDArray[np.bool_],
+    onsets: NDArray[np.bool_],
+    spec: PhraseSpec,
+    real: NoteFeatures,
+    intra: NoteFeatures,
+) -> Listening:
+    """The listening features of phrases, compared with the real ones (``intra``: the real
+    half that OA and KL measure against; see :func:`engine.note_features.compare_features`)."""
+    features = note_features(frames, onsets, spec)
+    return Listening(features, compare_features(features, real, intra))
+
+
+def _listening_values(item: Listening) -> dict[str, NDArray[np.float64]]:
+    f, c = item.features, item.against_real
+    return {
+        "long_note_share": f.length_shares[:, LENGTH_SHARE_STEPS.index(3)],
+        "restrike": f.restrike,
+        "length_tv": c.tv["length"],
+        "worst_oa": c.worst_oa,
+    }
+
+
+def compare(
+    model: MetricReport,
+    real: MetricReport,
+    model_listening: Listening | None = None,
+    real_listening: Listening | None = None,
+) -> Comparison:
+    """``model`` against ``real``; pitched tracks only (drums have no pitch metrics).
+
+    With both listening arguments, the targets of :data:`LISTENING_TARGETS` count too.
+    """
     errors: dict[str, list[float]] = {}
     model_values: dict[str, list[float]] = {}
     real_values: dict[str, list[float]] = {}
+    pitched = ~np.asarray(real.is_drum, dtype=bool)
+    if model_listening is not None and real_listening is not None:
+        got, want = _listening_values(model_listening), _listening_values(real_listening)
+        for key, (kind, target) in LISTENING_TARGETS.items():
+            m, r = got[key][pitched], want[key][pitched]
+            if kind == "closer":
+                err = np.abs(m - r) / target
+            elif kind == "at_most":
+                err = m / target
+            else:
+                err = np.maximum(0.0, 1.0 - m) / (1.0 - target)
+            errors[key] = [float(e) if math.isfinite(e) else math.inf for e in err]
+            model_values[key] = [float(v) for v in m]
+            real_values[key] = [float(v) for v in r]
     for key, (relative, floor) in TOLERANCES.items():
         m = np.asarray(getattr(model, key), dtype=float)
         r = np.asarray(getattr(real, key), dtype=float)
         if key != "tonal_distance":
-            pitched = ~np.asarray(real.is_drum, dtype=bool)
             m, r = m[pitched], r[pitched]
         tolerance = np.maximum(relative * np.abs(r), floor)
         err = np.abs(m - r) / tolerance
@@ -106,6 +187,17 @@ def validation_report(dataset: PhraseDataset) -> MetricReport:
     return evaluate(frames, onsets, dataset.spec)
 
 
+def real_listening(dataset: PhraseDataset, seed: int = 0) -> tuple[Listening, NoteFeatures]:
+    """The validation phrases' listening features, and those of the random half that OA and
+    KL measure every model against (the other half against it gives the ceiling)."""
+    frames, onsets = dataset.rolls(dataset.indices("valid"))
+    first, _ = split_halves(len(frames), seed)
+    intra = note_features(frames[first], onsets[first], dataset.spec)
+    return listening(
+        frames, onsets, dataset.spec, note_features(frames, onsets, dataset.spec), intra
+    ), intra
+
+
 def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | None = None) -> int:
     """Score every checkpoint of ``run``; export the best to ``out`` (when given)."""
     from engine.gan.checkpoint import load_checkpoint, save_checkpoint
@@ -113,13 +205,15 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
 
     dataset = PhraseDataset.load(data)
     real = validation_report(dataset)
+    real_notes, intra = real_listening(dataset)
     rows: list[dict[str, Any]] = []
-    print(f"{'checkpoint':<24} {'mean err':>9} {'max err':>8}  EB/UPC/QN/PP/NPB/TD met")
+    print(f"{'checkpoint':<24} {'mean err':>9} {'max err':>8}  {'/'.join(LABELS.values())} met")
     for folder in checkpoints(run):
         frames, onsets, spec = sample_checkpoint(folder, n, seed, device)
         if spec != dataset.spec:
             raise ValueError(f"{folder} makes phrases of {spec}, the dataset holds {dataset.spec}")
-        result = compare(evaluate(frames, onsets, spec), real)
+        notes = listening(frames, onsets, spec, real_notes.features, intra)
+        result = compare(evaluate(frames, onsets, spec), real, notes, real_notes)
         met = "".join("y" if ok else "." for ok in result.targets_met.values())
         print(f"{folder.name:<24} {result.mean_error:>9.3f} {result.max_error:>8.2f}  {met}")
         rows.append(
@@ -144,8 +238,12 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
             "data": str(data),
             "phrases_per_checkpoint": n,
             "seed": seed,
-            "real_validation": real_values(real),
+            "real_validation": {
+                **real_values(real),
+                **{k: [float(x) for x in v] for k, v in _listening_values(real_notes).items()},
+            },
             "tolerances": {k: list(v) for k, v in TOLERANCES.items()},
+            "listening_targets": {k: list(v) for k, v in LISTENING_TARGETS.items()},
             "checkpoints": rows,
         }
         write_bytes_atomically(

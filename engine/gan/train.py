@@ -130,6 +130,20 @@ def write_samples(
     )
 
 
+def straight_through(
+    frames: torch.Tensor, onsets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Probabilities thresholded at 0.5 as decoding reads them (an onset counts only where
+    its cell sounds), with the probabilities' gradient passed through unchanged."""
+    hard_frames = (frames > 0.5).to(frames.dtype)
+    hard_onsets = (onsets > 0.5).to(onsets.dtype) * hard_frames
+    # (p - p.detach()) is exactly 0, so the values are exactly the thresholded ones.
+    return (
+        hard_frames + (frames - frames.detach()),
+        hard_onsets + (onsets - onsets.detach()),
+    )
+
+
 def _world() -> tuple[int, int]:
     """``(rank, world_size)`` of this process: from torchrun's environment, else ``(0, 1)``."""
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
@@ -280,7 +294,11 @@ class _Run:
     def _fake(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         latents = self.generator.sample_latents(batch, None, self.device)
         frame_logits, onset_logits = self.generator.generate(latents)
-        return torch.sigmoid(frame_logits.float()), torch.sigmoid(onset_logits.float())
+        frames, onsets = torch.sigmoid(frame_logits.float()), torch.sigmoid(onset_logits.float())
+        start = self.settings.straight_through_from
+        if start < 0 or self.step < start:
+            return frames, onsets
+        return straight_through(frames, onsets)
 
     def train_step(self) -> dict[str, float]:
         """One generator step after ``n_critic`` critic steps; returns the last losses."""

@@ -15,6 +15,7 @@ from engine.cli import main
 from engine.data.store import PhraseDataset
 from engine.midi.files import write_midi_file
 from engine.music import Note, Pattern, Track
+from engine.note_features import note_features
 
 
 def _piece(seed: int) -> Pattern:
@@ -83,6 +84,17 @@ def test_eval_writes_tables_json_and_pictures(
     assert len(ebr) == len(data.spec.track_names)
     assert "## Definitions" in table
     assert "**UPC**" in table
+
+    # The listening section: the validation phrases' features, and the half-vs-half ceiling.
+    listening = report["listening"]
+    assert set(listening) == {"real (validation)", "real, half vs half", "real (training)"}
+    got = listening["real (validation)"]["features"]
+    want = note_features(*data.rolls(chosen), data.spec).to_dict()
+    assert got == json.loads(json.dumps(want))
+    ceiling = listening["real, half vs half"]["against_real"]["oa"]["length"]
+    assert all(v is None or 0.0 < v <= 1.0 for v in ceiling)
+    assert "## What a listener hears" in table
+    assert "| real, half vs half |" in table
     for picture in ("distributions.png", "examples.png"):
         assert imread(out / picture).shape[1] > 600
 

@@ -386,3 +386,38 @@ def test_device_choice_on_a_cpu_only_machine() -> None:
 def test_unknown_device_names_are_refused(name: str) -> None:
     with pytest.raises(ValueError, match=f"unknown device {name!r}"):
         choose_device(name)
+
+
+def test_configs_written_before_the_chroma_stream_still_load_as_they_were() -> None:
+    data = ModelConfig().to_dict()
+    del data["d_chroma_features"]
+    assert ModelConfig.from_dict(data).d_chroma_features == 0
+    train = TrainConfig().to_dict()
+    del train["straight_through_from"]
+    assert TrainConfig.from_dict(train).straight_through_from == -1
+    with pytest.raises(ValueError, match="d_chroma_features"):
+        ModelConfig.from_dict({**ModelConfig().to_dict(), "d_chroma_features": -1})
+
+
+def test_the_chroma_stream_hears_pitch_classes_not_octaves() -> None:
+    config = ModelConfig(d_chroma_features=16)
+    torch.manual_seed(0)
+    critic = HybridCritic(config)
+    assert critic.chroma is not None
+    b, t, n, s, p = 2, config.n_tracks, config.n_bars, config.spec.n_steps_per_bar, 64
+    frames = torch.zeros(b, t, n, s, p)
+    frames[:, 0, :, 0:4, 20] = 1.0  # one pitch, then the same an octave up, then a semitone up
+    up_octave = torch.roll(frames, 12, dims=-1)
+    up_semitone = torch.roll(frames, 1, dims=-1)
+    onsets = frames.clone()
+    with torch.no_grad():
+        base = critic.chroma(frames, onsets)
+        octave = critic.chroma(up_octave, torch.roll(onsets, 12, dims=-1))
+        semitone = critic.chroma(up_semitone, torch.roll(onsets, 1, dims=-1))
+        assert base.shape == (b, n, 16)
+        assert torch.equal(base, octave)
+        assert not torch.equal(base, semitone)
+        assert critic(frames, onsets).shape == (b,)
+    plain = HybridCritic(ModelConfig())
+    assert plain.chroma is None
+    assert count_parameters(critic) > count_parameters(plain)

@@ -17,9 +17,11 @@ import torch
 from matplotlib.image import imread
 
 from engine.cli import main
+from engine.data.store import PhraseDataset
 from engine.gan.checkpoint import load_checkpoint
 from engine.gan.config import TrainConfig
-from engine.gan.train import checkpoint_folders, train
+from engine.gan.model import HybridCritic
+from engine.gan.train import _Run, checkpoint_folders, straight_through, train
 from engine.midi.files import read_midi_file, write_midi_file
 from engine.music import Note, Pattern, Track
 
@@ -225,3 +227,46 @@ def test_two_gloo_processes_keep_identical_replicas(dataset: Path, tmp_path: Pat
         assert weights_digest(loaded.generator, loaded.critic) == first
         assert loaded.training is not None
         assert len(loaded.training.extra["rank_rng"]) == 2
+
+
+def test_straight_through_shows_the_critic_decoded_notes_with_soft_gradients() -> None:
+    frames = torch.tensor([0.2, 0.6, 0.9, 0.51], requires_grad=True)
+    onsets = torch.tensor([0.9, 0.7, 0.1, 0.8], requires_grad=True)
+    hard_frames, hard_onsets = straight_through(frames, onsets)
+    assert hard_frames.tolist() == [0.0, 1.0, 1.0, 1.0]
+    assert hard_onsets.tolist() == [0.0, 1.0, 0.0, 1.0]  # no onset where nothing sounds
+    weights = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    ((hard_frames + hard_onsets) * weights).sum().backward()  # type: ignore[no-untyped-call]
+    assert frames.grad is not None
+    assert onsets.grad is not None
+    assert frames.grad.tolist() == weights.tolist()
+    assert onsets.grad.tolist() == weights.tolist()
+
+
+def test_a_run_with_a_chroma_critic_switches_to_straight_through_at_its_step(
+    dataset: Path, tmp_path: Path
+) -> None:
+    settings = TrainConfig(
+        steps=4, checkpoint_every=2, batch_size=8, n_critic=1, seed=3, straight_through_from=2
+    )
+    log = io.StringIO()
+    train(
+        dataset, tmp_path / "run", settings, model_overrides={"d_chroma_features": 8},
+        device="cpu", stream=log, stop_after_steps=2,
+    )  # fmt: skip
+    loaded = load_checkpoint(tmp_path / "run" / "checkpoints" / "step-0000002", with_critic=True)
+    assert loaded.config.d_chroma_features == 8
+    assert isinstance(loaded.critic, HybridCritic)
+    assert loaded.critic.chroma is not None
+    run = _Run(PhraseDataset.load(dataset), loaded.config, settings, torch.device("cpu"))
+    soft = run._fake(16)
+    assert not all(((p == 0) | (p == 1)).all() for p in soft)  # before step 2: probabilities
+    run.step = 2
+    hard = run._fake(16)
+    assert all(((p == 0) | (p == 1)).all() for p in hard)  # from step 2: decoded notes
+    # The resumed run goes on from step 2 with the switch made.
+    result = train(
+        dataset, tmp_path / "run", settings, model_overrides={"d_chroma_features": 8},
+        device="cpu", stream=log,
+    )  # fmt: skip
+    assert result.step == 4
