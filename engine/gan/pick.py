@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from numpy.typing import NDArray
 from engine.atomic import write_bytes_atomically
 from engine.data.store import PhraseDataset
 from engine.feature_overlap import split_halves
+from engine.generation.voices import DECODING_FILE, VoiceStats, learn_voices, save_voices
 from engine.metrics import MetricReport, evaluate
 from engine.note_features import (
     LENGTH_SHARE_STEPS,
@@ -201,19 +203,28 @@ def real_listening(dataset: PhraseDataset, seed: int = 0) -> tuple[Listening, No
 def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | None = None) -> int:
     """Score every checkpoint of ``run``; export the best to ``out`` (when given)."""
     from engine.gan.checkpoint import load_checkpoint, save_checkpoint
-    from engine.gan.sample import sample_checkpoint
+    from engine.gan.sample import decode_logits, sample_logits
 
     dataset = PhraseDataset.load(data)
     real = validation_report(dataset)
     real_notes, intra = real_listening(dataset)
+    voices = learn_voices(*dataset.rolls(dataset.indices("train")), dataset.spec)
+
+    def score(frames: NDArray[np.bool_], onsets: NDArray[np.bool_]) -> Comparison:
+        notes = listening(frames, onsets, dataset.spec, real_notes.features, intra)
+        return compare(evaluate(frames, onsets, dataset.spec), real, notes, real_notes)
+
     rows: list[dict[str, Any]] = []
+    decoded = "voices decoded as lines" if voices.tracks else "threshold 0.5"
+    print(f"scoring each checkpoint on {n} phrases ({decoded})")
     print(f"{'checkpoint':<24} {'mean err':>9} {'max err':>8}  {'/'.join(LABELS.values())} met")
     for folder in checkpoints(run):
-        frames, onsets, spec = sample_checkpoint(folder, n, seed, device)
+        frame_logits, onset_logits, spec = sample_logits(folder, n, seed, device)
         if spec != dataset.spec:
             raise ValueError(f"{folder} makes phrases of {spec}, the dataset holds {dataset.spec}")
-        notes = listening(frames, onsets, spec, real_notes.features, intra)
-        result = compare(evaluate(frames, onsets, spec), real, notes, real_notes)
+        result = score(
+            *decode_logits(frame_logits, onset_logits, voices if voices.tracks else None)
+        )
         met = "".join("y" if ok else "." for ok in result.targets_met.values())
         print(f"{folder.name:<24} {result.mean_error:>9.3f} {result.max_error:>8.2f}  {met}")
         rows.append(
@@ -228,10 +239,21 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
         )
     best = min(rows, key=lambda r: r["mean_error"])
     print(f"best: {best['checkpoint']} (mean error {best['mean_error']:.3f})")
+    source = Path(run) / "checkpoints" / best["checkpoint"]
+    frame_logits, onset_logits, _ = sample_logits(source, n, seed, device)
+    tuning = _tune_voices(frame_logits, onset_logits, voices, score)
+    chosen_voices = min(tuning, key=lambda t: t["mean_error"])
+    for row in tuning:
+        mark = "  <- chosen" if row is chosen_voices else ""
+        print(f"  decoding {row['decoding']:<34} mean error {row['mean_error']:.3f}{mark}")
     if out is not None:
-        source = Path(run) / "checkpoints" / best["checkpoint"]
         loaded = load_checkpoint(source, with_critic=False)
         save_checkpoint(out, loaded.generator, None, loaded.config)
+        decoding_file = Path(out) / DECODING_FILE
+        if chosen_voices["weights"] is not None:
+            save_voices(out, voices.with_weights(*chosen_voices["weights"]))
+        elif decoding_file.exists():
+            decoding_file.unlink()  # the threshold won: no voice decoding for this model
         record = {
             "chosen": best["checkpoint"],
             "run": str(run),
@@ -245,12 +267,48 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
             "tolerances": {k: list(v) for k, v in TOLERANCES.items()},
             "listening_targets": {k: list(v) for k, v in LISTENING_TARGETS.items()},
             "checkpoints": rows,
+            "decoding": {
+                "chosen": chosen_voices["decoding"],
+                "tried": [{k: v for k, v in row.items() if k != "weights"} for row in tuning],
+            },
         }
         write_bytes_atomically(
             Path(out) / "selection.json", (json.dumps(record, indent=1) + "\n").encode()
         )
         print(f"exported {source} to {out} (generator only), with selection.json")
     return 0
+
+
+#: Weights of the voice search that pick tries on the chosen checkpoint:
+#: (transition weight, onset weight).
+VOICE_WEIGHTS = tuple((w, o) for w in (0.15, 0.25, 0.35) for o in (0.1, 0.25, 0.5))
+
+
+def _tune_voices(
+    frame_logits: NDArray[np.float32],
+    onset_logits: NDArray[np.float32],
+    voices: VoiceStats,
+    score: Callable[[NDArray[np.bool_], NDArray[np.bool_]], Comparison],
+) -> list[dict[str, Any]]:
+    """The chosen checkpoint's mean error under the threshold and under each weighting of
+    :data:`VOICE_WEIGHTS` (none when the data has no monophonic voice)."""
+    from engine.gan.sample import decode_logits
+
+    rows: list[dict[str, Any]] = []
+    plain = score(*decode_logits(frame_logits, onset_logits, None))
+    rows.append({"decoding": "threshold 0.5", "weights": None, "mean_error": plain.mean_error})
+    if voices.tracks:
+        for weight, onset_weight in VOICE_WEIGHTS:
+            stats = voices.with_weights(weight, onset_weight)
+            result = score(*decode_logits(frame_logits, onset_logits, stats))
+            rows.append(
+                {
+                    "decoding": f"voices, weight {weight:g}, onset weight {onset_weight:g}",
+                    "weights": [weight, onset_weight],
+                    "mean_error": result.mean_error,
+                }
+            )
+    return rows
 
 
 def real_values(real: MetricReport) -> dict[str, list[float]]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 import numpy as np
 import torch
@@ -11,6 +12,7 @@ from numpy.typing import NDArray
 
 from engine.gan.checkpoint import load_checkpoint
 from engine.gan.device import choose_device
+from engine.generation.voices import VoiceStats, decode_voices, load_voices
 from engine.pianoroll import PhraseSpec
 
 
@@ -23,18 +25,15 @@ def binarize(
     return frames, onsets
 
 
-def sample_checkpoint(
+def sample_logits(
     folder: str | os.PathLike[str],
     n: int,
     seed: int = 0,
     device: str | None = None,
     batch_size: int = 256,
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_], PhraseSpec]:
-    """``n`` phrases generated from the checkpoint in ``folder`` from seeded latents.
-
-    Returns ``(frames, onsets, spec)``, planes of shape ``(n, *spec.shape)``. The same
-    checkpoint, ``n`` and ``seed`` give the same phrases on one device.
-    """
+) -> tuple[NDArray[np.float32], NDArray[np.float32], PhraseSpec]:
+    """The frame and onset logits of ``n`` phrases from seeded latents (as
+    :func:`sample_checkpoint` draws them), shape ``(n, *spec.shape)``, for tuning decoding."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     chosen = choose_device(device)
@@ -45,7 +44,43 @@ def sample_checkpoint(
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             latents = generator.sample_latents(min(batch_size, n - start), rng, chosen)
-            f, o = binarize(*generator.generate(latents))
-            frames.append(f)
-            onsets.append(o)
+            f, o = generator.generate(latents)
+            frames.append(f.float().cpu().numpy())
+            onsets.append(o.float().cpu().numpy())
     return np.concatenate(frames), np.concatenate(onsets), loaded.config.spec
+
+
+def decode_logits(
+    frame_logits: NDArray[np.float32],
+    onset_logits: NDArray[np.float32],
+    voices: VoiceStats | None,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Planes from logits as the app decodes them at its default settings: threshold 0.5,
+    and the voice tracks as lines when ``voices`` is given."""
+    frames = frame_logits > 0
+    onsets = (onset_logits > 0) & frames
+    if voices is not None:
+        decode_voices(frame_logits, onset_logits, voices, frames, onsets)
+    return frames, onsets
+
+
+def sample_checkpoint(
+    folder: str | os.PathLike[str],
+    n: int,
+    seed: int = 0,
+    device: str | None = None,
+    batch_size: int = 256,
+    voices: VoiceStats | Literal["folder"] | None = "folder",
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], PhraseSpec]:
+    """``n`` phrases generated from the checkpoint in ``folder`` from seeded latents.
+
+    Returns ``(frames, onsets, spec)``, planes of shape ``(n, *spec.shape)``. The same
+    checkpoint, ``n`` and ``seed`` give the same phrases on one device. They are decoded as
+    the app decodes them (:func:`decode_logits`), with the folder's own ``decoding.json``
+    (``voices="folder"``, none: threshold only), the given statistics, or None (threshold).
+    """
+    frame_logits, onset_logits, spec = sample_logits(folder, n, seed, device, batch_size)
+    if voices == "folder":
+        voices = load_voices(folder, spec)
+    frames, onsets = decode_logits(frame_logits, onset_logits, voices)
+    return frames, onsets, spec

@@ -39,6 +39,7 @@ from engine.generation.errors import GenerationCancelled as GenerationCancelled
 from engine.generation.inpaint import Progress, agreement, constraints, fit
 from engine.generation.locking import enforce_locks as enforce_locks
 from engine.generation.settings import Locks, OutputSettings, Provenance
+from engine.generation.voices import DecodingError, VoiceStats, load_voices
 from engine.models import model_id, resolve_model
 from engine.music import Pattern, Track
 from engine.pianoroll import PhraseSpec, PianoRoll, roll_to_pattern
@@ -177,6 +178,11 @@ class Composer:
         self.generator.requires_grad_(False)
         self.config = loaded.config
         self.spec: PhraseSpec = loaded.config.spec
+        try:
+            #: The voice decoding learned with the model (None: threshold decoding).
+            self.voices: VoiceStats | None = load_voices(self.model_dir, self.spec)
+        except DecodingError as e:
+            raise GenerationError(str(e)) from None
         self.model_id = model_id(self.model_dir)
         self.settings = settings or OutputSettings()
         self.continuity = float(continuity)
@@ -341,7 +347,7 @@ class Composer:
                 else lat.derive_seed("blend", pa.sampling_seed, pb.sampling_seed, t)
             )
             rng = np.random.default_rng(sampling_seed)
-            frames, onsets = binarize(fl_all[i], ol_all[i], self.spec, settings, rng)
+            frames, onsets = binarize(fl_all[i], ol_all[i], self.spec, settings, rng, self.voices)
             vel = velocities(frames, onsets, self.spec, settings, rng)
             history = (
                 {
@@ -419,7 +425,7 @@ class Composer:
         rng = np.random.default_rng(sampling_seed)
         fl = frame_logits[0].float().cpu().numpy()
         ol = onset_logits[0].float().cpu().numpy()
-        frames_new, onsets_new = binarize(fl, ol, self.spec, settings, rng)
+        frames_new, onsets_new = binarize(fl, ol, self.spec, settings, rng, self.voices)
         vel_new = velocities(frames_new, onsets_new, self.spec, settings, rng)
         frames, onsets = take.frames.copy(), take.onsets.copy()
         vel = take.velocity_plane.copy()
@@ -567,7 +573,7 @@ class Composer:
         takes = []
         for i, (sampling_seed, history) in enumerate(zip(sampling_seeds, histories, strict=True)):
             rng = np.random.default_rng(sampling_seed)
-            frames, onsets = binarize(fl_all[i], ol_all[i], self.spec, settings, rng)
+            frames, onsets = binarize(fl_all[i], ol_all[i], self.spec, settings, rng, self.voices)
             vel = velocities(frames, onsets, self.spec, settings, rng)
             provenance = Provenance(
                 self.model_id, seed, n_bars, inputs_cpu[i], settings, sampling_seed, history
@@ -683,6 +689,7 @@ class Composer:
             self.spec,
             settings,
             rng,
+            self.voices,
         )
         n_on, recall, n_off, specificity, note_recall = agreement(frames, target)
         report = InpaintReport(

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.generation.settings import OutputSettings
+from engine.generation.voices import VoiceStats, decode_voices
 from engine.music import DEFAULT_TEMPO_US, Pattern
 from engine.pianoroll import PhraseSpec, PianoRoll, RollGrid, roll_to_pattern, track_note_steps
 
@@ -36,13 +37,18 @@ def binarize(
     spec: PhraseSpec,
     settings: OutputSettings,
     rng: np.random.Generator,
+    voices: VoiceStats | None = None,
 ) -> tuple[BoolArray, BoolArray]:
     """Frames and onsets, shape ``(n_tracks, n_bars, n_steps_per_bar, n_pitches)``.
 
     The threshold (or, with a temperature, a seeded draw) decides each cell; an onset counts
     only where a note sounds; cells outside the key are silent; notes shorter than
-    ``min_note_steps`` are removed.
+    ``min_note_steps`` are removed. With ``voices`` (the model's ``decoding.json``) and no
+    temperature, the voice tracks are decoded as lines instead
+    (:func:`engine.generation.voices.decode_voices`), the threshold making rests likelier or
+    rarer; a temperature draws every cell as before.
     """
+    cut = np.float32(np.log(settings.threshold / (1.0 - settings.threshold)))
     if settings.temperature > 0:
         # One draw per cell from rng, frames first: the same rng state gives the same notes.
         p_frames = _sigmoid(frame_logits / settings.temperature)
@@ -50,11 +56,17 @@ def binarize(
         frames = rng.random(p_frames.shape, dtype=np.float32) < p_frames
         onsets = rng.random(p_onsets.shape, dtype=np.float32) < p_onsets
     else:
-        cut = np.float32(np.log(settings.threshold / (1.0 - settings.threshold)))
         frames = frame_logits > cut
         onsets = onset_logits > cut
     onsets &= frames
     mask = key_mask(spec, settings)
+    if voices is not None and voices.tracks and settings.temperature == 0:
+        allowed = (
+            frame_logits
+            if mask is None
+            else np.where(mask[:, None, None, :], frame_logits, np.float32(-1e4))
+        )
+        decode_voices(allowed, onset_logits, voices, frames, onsets, float(cut))
     if mask is not None:
         frames &= mask[:, None, None, :]
         onsets &= frames

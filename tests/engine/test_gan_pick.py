@@ -13,10 +13,12 @@ import pytest
 import safetensors
 
 from engine.cli import main
+from engine.data.store import PhraseDataset
 from engine.gan.checkpoint import load_checkpoint
 from engine.gan.config import TrainConfig
-from engine.gan.pick import TOLERANCES, checkpoints, compare
+from engine.gan.pick import TOLERANCES, VOICE_WEIGHTS, checkpoints, compare
 from engine.gan.train import train
+from engine.generation.voices import load_voices
 from engine.metrics import evaluate
 from engine.midi.files import write_midi_file
 from engine.music import Note, Pattern, Track
@@ -94,6 +96,20 @@ def test_pick_exports_the_best_checkpoint_without_its_critic(
         names = list(f.keys())
     assert names
     assert all(n.startswith("generator.") for n in names)
+    # The decoding is tuned on the chosen checkpoint: the threshold and each voice weighting.
+    tried = {row["decoding"]: row["mean_error"] for row in record["decoding"]["tried"]}
+    assert len(tried) == 1 + len(VOICE_WEIGHTS)
+    assert record["decoding"]["chosen"] == min(tried, key=lambda k: tried[k])
+    voices = load_voices(out, PhraseDataset.load(dataset).spec)
+    if record["decoding"]["chosen"] == "threshold 0.5":
+        assert voices is None
+    else:
+        assert voices is not None
+        assert voices.tracks  # the lead and the bass are one note at a time
+        assert (
+            f"weight {voices.weight:g}, onset weight {voices.onset_weight:g}"
+            in record["decoding"]["chosen"]
+        )
     exported = load_checkpoint(out, with_critic=False)
     source = load_checkpoint(tmp_path / "run" / "checkpoints" / record["chosen"])
     assert exported.config == source.config

@@ -1,0 +1,362 @@
+# SPDX-License-Identifier: MIT
+"""Decoding a monophonic voice as a line: the most likely sequence of held, struck and
+silent steps under how the training data's voices move, instead of a threshold per cell.
+
+A threshold decides every (step, pitch) cell on its own, so a held note whose probability
+dips for one step breaks in two, two neighbouring pitches that both pass the threshold sound
+together, and a stray onset restrikes a held note. A real voice does none of that often, and
+how often it does is measured on the training phrases (:func:`learn_voices`):
+
+- from a sounding step: the next step continues the pitch, strikes it again, moves to
+  another pitch (by each interval, as often as the voice moves by it) or rests;
+- from a silent step: the next is silent again or a note starts (on each pitch, as often as
+  the voice uses it).
+
+:func:`decode_voices` then finds, per track, the path of states (rest; pitch *p* struck;
+pitch *p* held on) that maximises ``sum(emission) + weight * sum(log transition)``: the
+emission of pitch *p* at a step is its frame logit minus the threshold's logit, plus
+``log sigmoid(onset logit)`` when struck or ``log sigmoid(-onset logit)`` when held; a rest
+scores 0. ``weight`` balances the generator against the voice statistics and is tuned on
+validation phrases (``barforge pick``). The search keeps the :data:`BEAM` most likely pitches
+of each step (the generator puts almost all of a voice's probability on a few), which makes
+it exact Viterbi over ``2 * BEAM + 1`` states per step.
+
+A model folder carries what was learned in ``decoding.json``; tracks that are not monophonic
+in the data (and drum tracks) keep the threshold. numpy only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.atomic import write_bytes_atomically
+from engine.pianoroll import PhraseSpec
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+#: Candidate pitches per step that the search keeps.
+BEAM = 8
+#: File of a model folder that holds the voice decoding.
+DECODING_FILE = "decoding.json"
+FORMAT = "barforge-decoding"
+FORMAT_VERSION = 1
+#: A track is a voice when at most this share of its sounding steps hold more than one pitch.
+MAX_CHORD_SHARE = 0.01
+#: Added to every count before the logarithm, so nothing the data never showed is impossible.
+_PRIOR = 0.5
+_NEVER = -1e9
+
+
+class DecodingError(ValueError):
+    """A ``decoding.json`` that cannot be used (names the file and the reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceStats:
+    """How each voice track of a data set moves from step to step (natural logarithms).
+
+    Per voice track (in ``tracks`` order): ``hold``, ``strike`` (the same pitch struck
+    again), ``move`` (another pitch) and ``rest``, the log probabilities of what follows a
+    sounding step; ``interval[d + n_pitches - 1]``, the log probability of moving by ``d``
+    semitones given a move; ``stay_silent`` and ``start``, what follows a silent step;
+    ``pitch[p]``, the log probability of pitch index ``p`` given a note starts after silence.
+    ``weight`` scales every transition term in the search.
+    """
+
+    tracks: tuple[int, ...]
+    n_pitches: int
+    hold: tuple[float, ...]
+    strike: tuple[float, ...]
+    move: tuple[float, ...]
+    rest: tuple[float, ...]
+    stay_silent: tuple[float, ...]
+    start: tuple[float, ...]
+    interval: tuple[tuple[float, ...], ...]
+    pitch: tuple[tuple[float, ...], ...]
+    weight: float = 0.25
+    onset_weight: float = 0.25
+
+    def with_weights(self, weight: float, onset_weight: float) -> VoiceStats:
+        """The same statistics searched with other weights."""
+        return dataclasses.replace(self, weight=float(weight), onset_weight=float(onset_weight))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tracks": list(self.tracks),
+            "n_pitches": self.n_pitches,
+            "hold": list(self.hold),
+            "strike": list(self.strike),
+            "move": list(self.move),
+            "rest": list(self.rest),
+            "stay_silent": list(self.stay_silent),
+            "start": list(self.start),
+            "interval": [list(row) for row in self.interval],
+            "pitch": [list(row) for row in self.pitch],
+            "weight": self.weight,
+            "onset_weight": self.onset_weight,
+        }
+
+
+def _log(counts: Any) -> FloatArray:
+    c = np.asarray(counts, dtype=np.float64) + _PRIOR
+    out: FloatArray = np.log(c / c.sum())
+    return out
+
+
+def learn_voices(frames: BoolArray, onsets: BoolArray, spec: PhraseSpec) -> VoiceStats:
+    """Step statistics of every monophonic pitched track of phrases
+    ``(n, n_tracks, n_bars, n_steps_per_bar, n_pitches)`` (the training split)."""
+    n, t, b, s, p = frames.shape
+    flat = frames.reshape(n, t, b * s, p)
+    flat_onsets = onsets.reshape(n, t, b * s, p)
+    sounding: BoolArray = np.asarray(flat.any(axis=-1))  # (n, t, steps)
+    chords: BoolArray = np.asarray(flat.sum(axis=-1) > 1)
+    tracks, stats = [], []
+    for track in range(t):
+        if spec.is_drum[track] or not sounding[:, track].any():
+            continue
+        if chords[:, track].sum() > MAX_CHORD_SHARE * sounding[:, track].sum():
+            continue
+        # The top sounding pitch of each step (the voice), -1 when silent.
+        top = np.where(sounding[:, track], p - 1 - np.argmax(flat[:, track, :, ::-1], -1), -1)
+        struck = np.take_along_axis(flat_onsets[:, track], np.maximum(top, 0)[..., None], -1)[
+            ..., 0
+        ]
+        a, z = top[:, :-1].ravel(), top[:, 1:].ravel()
+        hit = struck[:, 1:].ravel()
+        on = a >= 0
+        same = on & (z == a)
+        counts = [
+            np.count_nonzero(same & ~hit),
+            np.count_nonzero(same & hit),
+            np.count_nonzero(on & (z >= 0) & (z != a)),
+            np.count_nonzero(on & (z < 0)),
+        ]
+        moves = (z - a)[on & (z >= 0) & (z != a)]
+        interval = np.bincount(moves + p - 1, minlength=2 * p - 1).astype(np.float64)
+        interval[p - 1] = 0.0
+        interval_log = _log(interval)
+        interval_log[p - 1] = _NEVER  # a move is to another pitch
+        after_silence = [np.count_nonzero(~on & (z < 0)), np.count_nonzero(~on & (z >= 0))]
+        first = top[:, 0]
+        entered = np.concatenate([z[~on & (z >= 0)], first[first >= 0]])
+        tracks.append(track)
+        stats.append(
+            (
+                _log(counts),
+                _log(after_silence),
+                interval_log,
+                _log(np.bincount(entered, minlength=p)),
+            )
+        )
+    return VoiceStats(
+        tracks=tuple(tracks),
+        n_pitches=p,
+        hold=tuple(float(c[0][0]) for c in stats),
+        strike=tuple(float(c[0][1]) for c in stats),
+        move=tuple(float(c[0][2]) for c in stats),
+        rest=tuple(float(c[0][3]) for c in stats),
+        stay_silent=tuple(float(c[1][0]) for c in stats),
+        start=tuple(float(c[1][1]) for c in stats),
+        interval=tuple(tuple(float(v) for v in c[2]) for c in stats),
+        pitch=tuple(tuple(float(v) for v in c[3]) for c in stats),
+    )
+
+
+def _log_sigmoid(x: NDArray[Any]) -> FloatArray:
+    out: FloatArray = -np.logaddexp(0.0, -np.asarray(x, dtype=np.float64))
+    return out
+
+
+def _decode_track(
+    frame_logits: NDArray[Any],
+    onset_logits: NDArray[Any],
+    stats: VoiceStats,
+    index: int,
+    cut: float,
+) -> tuple[BoolArray, BoolArray]:
+    """Viterbi over ``(rows, steps, n_pitches)`` logits of one voice track."""
+    rows, steps, p = frame_logits.shape
+    k = min(BEAM, p)
+    w = stats.weight
+    cand = np.argsort(-frame_logits, axis=-1, kind="stable")[..., :k]  # (rows, steps, k)
+    f = np.take_along_axis(frame_logits, cand, -1).astype(np.float64) - cut
+    o = np.take_along_axis(onset_logits, cand, -1).astype(np.float64)
+    struck_bonus = stats.onset_weight * _log_sigmoid(o)
+    held_bonus = stats.onset_weight * _log_sigmoid(-o)
+    n_states = 2 * k + 1  # struck 0..k-1, held k..2k-1, rest 2k
+    emission = np.concatenate(
+        (f + struck_bonus, f + held_bonus, np.zeros((rows, steps, 1))), axis=-1
+    )
+    interval = np.asarray(stats.interval[index])
+    pitch = np.asarray(stats.pitch[index])
+    hold, strike = stats.hold[index], stats.strike[index]
+    move, rest = stats.move[index], stats.rest[index]
+    # Transitions between the candidates of consecutive steps: (rows, steps - 1, from, to).
+    a, z = cand[:, :-1, :, None], cand[:, 1:, None, :]
+    same = a == z
+    to_struck = np.where(same, strike, move + interval[z - a + p - 1])
+    to_held = np.where(same, hold, _NEVER)
+    trans = np.full((rows, steps - 1, n_states, n_states), _NEVER)
+    for block in (slice(0, k), slice(k, 2 * k)):  # from struck or held: the same rules
+        trans[:, :, block, :k] = to_struck
+        trans[:, :, block, k : 2 * k] = to_held
+        trans[:, :, block, 2 * k] = rest
+    trans[:, :, 2 * k, :k] = stats.start[index] + pitch[cand[:, 1:, None, :]][:, :, 0]
+    trans[:, :, 2 * k, 2 * k] = stats.stay_silent[index]
+    trans *= w
+    score = emission[:, 0].copy()
+    score[:, :k] += w * (stats.start[index] + pitch[cand[:, 0]])
+    score[:, k : 2 * k] = _NEVER  # nothing is held before the phrase starts
+    score[:, 2 * k] += w * stats.stay_silent[index]
+    back = np.zeros((rows, steps, n_states), dtype=np.int64)
+    for s in range(1, steps):
+        total = score[:, :, None] + trans[:, s - 1]  # (rows, from, to)
+        back[:, s] = total.argmax(axis=1)
+        score = np.take_along_axis(total, back[:, s][:, None, :], 1)[:, 0] + emission[:, s]
+    state = np.empty((rows, steps), dtype=np.int64)
+    state[:, -1] = score.argmax(axis=1)
+    every = np.arange(rows)
+    for s in range(steps - 1, 0, -1):
+        state[:, s - 1] = back[every, s, state[:, s]]
+    frames = np.zeros((rows, steps, p), dtype=np.bool_)
+    onsets = np.zeros((rows, steps, p), dtype=np.bool_)
+    sounding = state < 2 * k
+    chosen = np.take_along_axis(cand, (state % k)[..., None], -1)[..., 0]
+    r, s_ = np.nonzero(sounding)
+    frames[r, s_, chosen[r, s_]] = True
+    r, s_ = np.nonzero(state < k)
+    onsets[r, s_, chosen[r, s_]] = True
+    return frames, onsets
+
+
+#: Rows decoded at once (bounds the memory of the transition tables).
+_ROWS = 128
+
+
+def decode_voices(
+    frame_logits: NDArray[Any],
+    onset_logits: NDArray[Any],
+    stats: VoiceStats,
+    frames: BoolArray,
+    onsets: BoolArray,
+    cut: float = 0.0,
+) -> None:
+    """Overwrite (in place) the planes of the voice tracks with their decoded lines.
+
+    ``frame_logits``/``onset_logits`` and the planes have shape ``(..., n_tracks, n_bars,
+    n_steps_per_bar, n_pitches)`` (one phrase, or a batch); ``cut`` is the threshold's
+    logit (0 for 0.5), so a higher threshold makes rests likelier, as it does for cells.
+    """
+    *lead, _t, b, s, p = frame_logits.shape
+    if p != stats.n_pitches:
+        raise DecodingError(
+            f"the voice decoding was learned for {stats.n_pitches} pitches, the model has {p}"
+        )
+    for index, track in enumerate(stats.tracks):
+        fl = frame_logits[..., track, :, :, :].reshape(-1, b * s, p)
+        ol = onset_logits[..., track, :, :, :].reshape(-1, b * s, p)
+        out_f = np.empty(fl.shape, dtype=np.bool_)
+        out_o = np.empty(fl.shape, dtype=np.bool_)
+        for start in range(0, len(fl), _ROWS):
+            part = slice(start, start + _ROWS)
+            out_f[part], out_o[part] = _decode_track(fl[part], ol[part], stats, index, cut)
+        frames[..., track, :, :, :] = out_f.reshape(*lead, b, s, p)
+        onsets[..., track, :, :, :] = out_o.reshape(*lead, b, s, p)
+
+
+# --- the file -----------------------------------------------------------------------------
+
+
+def save_voices(folder: str | os.PathLike[str], stats: VoiceStats) -> Path:
+    """Write ``folder/decoding.json`` atomically; returns its path."""
+    path = Path(folder) / DECODING_FILE
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "voices": stats.to_dict()}
+    write_bytes_atomically(path, (json.dumps(document, indent=1) + "\n").encode())
+    return path
+
+
+def load_voices(folder: str | os.PathLike[str], spec: PhraseSpec) -> VoiceStats | None:
+    """The voice decoding of a model folder, or None when it has none (threshold decoding).
+
+    Raises
+    ------
+    DecodingError
+        When the file is unreadable, not this format, or does not fit the model ``spec``.
+    """
+    path = Path(folder) / DECODING_FILE
+    if not path.exists():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DecodingError(f"{path}: cannot be read as JSON ({e})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise DecodingError(f"{path}: not a Barforge voice decoding (no format {FORMAT!r})")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise DecodingError(
+            f"{path}: format_version {document.get('format_version')!r}; this Barforge reads "
+            f"{FORMAT_VERSION}"
+        )
+    try:
+        stats = _stats_from(document["voices"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise DecodingError(f"{path}: the voices are malformed ({e})") from None
+    p = spec.n_pitches
+    problems = []
+    if stats.n_pitches != p:
+        problems.append(f"learned for {stats.n_pitches} pitches, the model has {p}")
+    if any(not 0 <= t < spec.n_tracks or spec.is_drum[t] for t in stats.tracks):
+        problems.append(f"tracks {list(stats.tracks)} are not all pitched tracks of the model")
+    if any(len(row) != 2 * p - 1 for row in stats.interval) or any(
+        len(row) != p for row in stats.pitch
+    ):
+        problems.append("the interval or pitch tables have the wrong length")
+    for name in ("weight", "onset_weight"):
+        value = getattr(stats, name)
+        if not (math.isfinite(value) and value >= 0):
+            problems.append(f"{name} must be a number >= 0, got {value!r}")
+    if problems:
+        raise DecodingError(f"{path}: {'; '.join(problems)}")
+    return stats
+
+
+def _stats_from(data: dict[str, Any]) -> VoiceStats:
+    n = len(data["tracks"])
+
+    def floats(key: str) -> tuple[float, ...]:
+        values = tuple(float(v) for v in data[key])
+        if len(values) != n:
+            raise ValueError(f"{key!r} has {len(values)} values for {n} tracks")
+        return values
+
+    def tables(key: str) -> tuple[tuple[float, ...], ...]:
+        rows = tuple(tuple(float(v) for v in row) for row in data[key])
+        if len(rows) != n:
+            raise ValueError(f"{key!r} has {len(rows)} rows for {n} tracks")
+        return rows
+
+    return VoiceStats(
+        tracks=tuple(int(t) for t in data["tracks"]),
+        n_pitches=int(data["n_pitches"]),
+        hold=floats("hold"),
+        strike=floats("strike"),
+        move=floats("move"),
+        rest=floats("rest"),
+        stay_silent=floats("stay_silent"),
+        start=floats("start"),
+        interval=tables("interval"),
+        pitch=tables("pitch"),
+        weight=float(data["weight"]),
+        onset_weight=float(data["onset_weight"]),
+    )
