@@ -178,70 +178,76 @@ def _log_sigmoid(x: NDArray[Any]) -> FloatArray:
     return out
 
 
-def _decode_track(
+def _decode_rows(
     frame_logits: NDArray[Any],
     onset_logits: NDArray[Any],
     stats: VoiceStats,
-    index: int,
+    voice: NDArray[np.int64],
     cut: float,
 ) -> tuple[BoolArray, BoolArray]:
-    """Viterbi over ``(rows, steps, n_pitches)`` logits of one voice track."""
+    """Viterbi over ``(rows, steps, n_pitches)`` logits; row ``r`` is a line of the voice
+    ``voice[r]`` (an index into ``stats.tracks``)."""
     rows, steps, p = frame_logits.shape
     k = min(BEAM, p)
     w = stats.weight
-    cand = np.argsort(-frame_logits, axis=-1, kind="stable")[..., :k]  # (rows, steps, k)
+    every = np.arange(rows)
+    cand = np.argpartition(-frame_logits, k - 1, axis=-1)[..., :k]  # (rows, steps, k)
     f = np.take_along_axis(frame_logits, cand, -1).astype(np.float64) - cut
     o = np.take_along_axis(onset_logits, cand, -1).astype(np.float64)
-    struck_bonus = stats.onset_weight * _log_sigmoid(o)
-    held_bonus = stats.onset_weight * _log_sigmoid(-o)
     n_states = 2 * k + 1  # struck 0..k-1, held k..2k-1, rest 2k
-    emission = np.concatenate(
-        (f + struck_bonus, f + held_bonus, np.zeros((rows, steps, 1))), axis=-1
-    )
-    interval = np.asarray(stats.interval[index])
-    pitch = np.asarray(stats.pitch[index])
-    hold, strike = stats.hold[index], stats.strike[index]
-    move, rest = stats.move[index], stats.rest[index]
+    emission = np.empty((rows, steps, n_states))
+    emission[..., :k] = f + stats.onset_weight * _log_sigmoid(o)
+    emission[..., k : 2 * k] = f + stats.onset_weight * _log_sigmoid(-o)
+    emission[..., 2 * k] = 0.0
+
+    def per_row(name: str) -> FloatArray:
+        out: FloatArray = w * np.asarray(getattr(stats, name))[voice]
+        return out
+
+    interval = w * np.asarray(stats.interval)[voice]  # (rows, 2p - 1)
+    pitch = w * np.asarray(stats.pitch)[voice]  # (rows, p)
+    hold, strike, move, rest = (per_row(n) for n in ("hold", "strike", "move", "rest"))
+    silent, start = per_row("stay_silent"), per_row("start")
     # Transitions between the candidates of consecutive steps: (rows, steps - 1, from, to).
     a, z = cand[:, :-1, :, None], cand[:, 1:, None, :]
     same = a == z
-    to_struck = np.where(same, strike, move + interval[z - a + p - 1])
-    to_held = np.where(same, hold, _NEVER)
-    trans = np.full((rows, steps - 1, n_states, n_states), _NEVER)
-    for block in (slice(0, k), slice(k, 2 * k)):  # from struck or held: the same rules
-        trans[:, :, block, :k] = to_struck
-        trans[:, :, block, k : 2 * k] = to_held
-        trans[:, :, block, 2 * k] = rest
-    trans[:, :, 2 * k, :k] = stats.start[index] + pitch[cand[:, 1:, None, :]][:, :, 0]
-    trans[:, :, 2 * k, 2 * k] = stats.stay_silent[index]
-    trans *= w
+    r = every[:, None, None, None]
+    to_struck = np.where(
+        same, strike[:, None, None, None], move[:, None, None, None] + interval[r, z - a + p - 1]
+    )
+    to_held = np.where(same, hold[:, None, None, None], _NEVER)
+    trans = np.empty((rows, steps - 1, n_states, n_states))
+    trans[:, :, : 2 * k, :k] = np.concatenate((to_struck, to_struck), axis=2)
+    trans[:, :, : 2 * k, k : 2 * k] = np.concatenate((to_held, to_held), axis=2)
+    trans[:, :, : 2 * k, 2 * k] = rest[:, None, None]
+    trans[:, :, 2 * k, :k] = start[:, None, None] + pitch[every[:, None, None], cand[:, 1:]]
+    trans[:, :, 2 * k, k : 2 * k] = _NEVER
+    trans[:, :, 2 * k, 2 * k] = silent[:, None]
     score = emission[:, 0].copy()
-    score[:, :k] += w * (stats.start[index] + pitch[cand[:, 0]])
+    score[:, :k] += start[:, None] + pitch[every[:, None], cand[:, 0]]
     score[:, k : 2 * k] = _NEVER  # nothing is held before the phrase starts
-    score[:, 2 * k] += w * stats.stay_silent[index]
-    back = np.zeros((rows, steps, n_states), dtype=np.int64)
-    for s in range(1, steps):
-        total = score[:, :, None] + trans[:, s - 1]  # (rows, from, to)
-        back[:, s] = total.argmax(axis=1)
-        score = np.take_along_axis(total, back[:, s][:, None, :], 1)[:, 0] + emission[:, s]
-    state = np.empty((rows, steps), dtype=np.int64)
+    score[:, 2 * k] += silent
+    back = np.empty((steps, rows, n_states), dtype=np.intp)
+    for step in range(1, steps):
+        total = score[:, :, None] + trans[:, step - 1]  # (rows, from, to)
+        back[step] = total.argmax(axis=1)
+        score = total.max(axis=1) + emission[:, step]
+    state = np.empty((rows, steps), dtype=np.intp)
     state[:, -1] = score.argmax(axis=1)
-    every = np.arange(rows)
-    for s in range(steps - 1, 0, -1):
-        state[:, s - 1] = back[every, s, state[:, s]]
+    for step in range(steps - 1, 0, -1):
+        state[:, step - 1] = back[step, every, state[:, step]]
     frames = np.zeros((rows, steps, p), dtype=np.bool_)
     onsets = np.zeros((rows, steps, p), dtype=np.bool_)
-    sounding = state < 2 * k
     chosen = np.take_along_axis(cand, (state % k)[..., None], -1)[..., 0]
-    r, s_ = np.nonzero(sounding)
-    frames[r, s_, chosen[r, s_]] = True
-    r, s_ = np.nonzero(state < k)
-    onsets[r, s_, chosen[r, s_]] = True
+    row, at = np.nonzero(state < 2 * k)
+    frames[row, at, chosen[row, at]] = True
+    row, at = np.nonzero(state < k)
+    onsets[row, at, chosen[row, at]] = True
     return frames, onsets
 
 
 #: Rows decoded at once (bounds the memory of the transition tables).
-_ROWS = 128
+_ROWS = 256
 
 
 def decode_voices(
@@ -263,16 +269,23 @@ def decode_voices(
         raise DecodingError(
             f"the voice decoding was learned for {stats.n_pitches} pitches, the model has {p}"
         )
-    for index, track in enumerate(stats.tracks):
-        fl = frame_logits[..., track, :, :, :].reshape(-1, b * s, p)
-        ol = onset_logits[..., track, :, :, :].reshape(-1, b * s, p)
-        out_f = np.empty(fl.shape, dtype=np.bool_)
-        out_o = np.empty(fl.shape, dtype=np.bool_)
-        for start in range(0, len(fl), _ROWS):
-            part = slice(start, start + _ROWS)
-            out_f[part], out_o[part] = _decode_track(fl[part], ol[part], stats, index, cut)
-        frames[..., track, :, :, :] = out_f.reshape(*lead, b, s, p)
-        onsets[..., track, :, :, :] = out_o.reshape(*lead, b, s, p)
+    if not stats.tracks:
+        return
+    tracks = list(stats.tracks)
+    # (lead..., voices, steps, p) -> rows of (voice, phrase) lines, all decoded together.
+    fl = np.moveaxis(frame_logits[..., tracks, :, :, :], -4, 0).reshape(len(tracks), -1, b * s, p)
+    ol = np.moveaxis(onset_logits[..., tracks, :, :, :], -4, 0).reshape(len(tracks), -1, b * s, p)
+    n_lines = fl.shape[1]
+    voice = np.repeat(np.arange(len(tracks)), n_lines)
+    fl, ol = fl.reshape(-1, b * s, p), ol.reshape(-1, b * s, p)
+    out_f = np.empty(fl.shape, dtype=np.bool_)
+    out_o = np.empty(fl.shape, dtype=np.bool_)
+    for first in range(0, len(fl), _ROWS):
+        part = slice(first, first + _ROWS)
+        out_f[part], out_o[part] = _decode_rows(fl[part], ol[part], stats, voice[part], cut)
+    shape = (len(tracks), *lead, b, s, p)
+    frames[..., tracks, :, :, :] = np.moveaxis(out_f.reshape(shape), 0, -4)
+    onsets[..., tracks, :, :, :] = np.moveaxis(out_o.reshape(shape), 0, -4)
 
 
 # --- the file -----------------------------------------------------------------------------
