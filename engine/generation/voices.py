@@ -15,8 +15,9 @@ how often it does is measured on the training phrases (:func:`learn_voices`):
 :func:`decode_voices` then finds, per track, the path of states (rest; pitch *p* struck;
 pitch *p* held on) that maximises ``sum(emission) + weight * sum(log transition)``: the
 emission of pitch *p* at a step is its frame logit minus the threshold's logit, plus
-``log sigmoid(onset logit)`` when struck or ``log sigmoid(-onset logit)`` when held; a rest
-scores 0. ``weight`` balances the generator against the voice statistics and is tuned on
+``onset_weight * log sigmoid(onset logit)`` when struck or ``onset_weight * log
+sigmoid(-onset logit)`` when held; a rest scores 0. ``weight`` balances the generator against
+the voice statistics and ``onset_weight`` its onset plane; both are tuned per track on
 validation phrases (``barforge pick``). The search keeps the :data:`BEAM` most likely pitches
 of each step (the generator puts almost all of a voice's probability on a few), which makes
 it exact Viterbi over ``2 * BEAM + 1`` states per step.
@@ -31,6 +32,7 @@ import dataclasses
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,9 @@ from engine.pianoroll import PhraseSpec
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
+#: The weights :func:`learn_voices` starts with (``barforge pick`` tunes them per track).
+DEFAULT_WEIGHT = 0.25
+DEFAULT_ONSET_WEIGHT = 0.25
 #: Candidate pitches per step that the search keeps.
 BEAM = 8
 #: File of a model folder that holds the voice decoding.
@@ -70,7 +75,8 @@ class VoiceStats:
     sounding step; ``interval[d + n_pitches - 1]``, the log probability of moving by ``d``
     semitones given a move; ``stay_silent`` and ``start``, what follows a silent step;
     ``pitch[p]``, the log probability of pitch index ``p`` given a note starts after silence.
-    ``weight`` scales every transition term in the search.
+    ``weight`` (per voice track) scales every transition term in the search and
+    ``onset_weight`` the onset plane's term.
     """
 
     tracks: tuple[int, ...]
@@ -83,12 +89,22 @@ class VoiceStats:
     start: tuple[float, ...]
     interval: tuple[tuple[float, ...], ...]
     pitch: tuple[tuple[float, ...], ...]
-    weight: float = 0.25
-    onset_weight: float = 0.25
+    weight: tuple[float, ...] = ()
+    onset_weight: tuple[float, ...] = ()
 
-    def with_weights(self, weight: float, onset_weight: float) -> VoiceStats:
-        """The same statistics searched with other weights."""
-        return dataclasses.replace(self, weight=float(weight), onset_weight=float(onset_weight))
+    def with_weights(
+        self, weight: float | Sequence[float], onset_weight: float | Sequence[float]
+    ) -> VoiceStats:
+        """The same statistics searched with other weights: one for every voice, or one each."""
+        n = len(self.tracks)
+
+        def each(value: float | Sequence[float]) -> tuple[float, ...]:
+            values = (float(value),) * n if isinstance(value, int | float) else tuple(value)
+            if len(values) != n:
+                raise ValueError(f"{n} voice tracks need {n} weights, got {len(values)}")
+            return tuple(float(v) for v in values)
+
+        return dataclasses.replace(self, weight=each(weight), onset_weight=each(onset_weight))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,8 +118,8 @@ class VoiceStats:
             "start": list(self.start),
             "interval": [list(row) for row in self.interval],
             "pitch": [list(row) for row in self.pitch],
-            "weight": self.weight,
-            "onset_weight": self.onset_weight,
+            "weight": list(self.weight),
+            "onset_weight": list(self.onset_weight),
         }
 
 
@@ -170,6 +186,8 @@ def learn_voices(frames: BoolArray, onsets: BoolArray, spec: PhraseSpec) -> Voic
         start=tuple(float(c[1][1]) for c in stats),
         interval=tuple(tuple(float(v) for v in c[2]) for c in stats),
         pitch=tuple(tuple(float(v) for v in c[3]) for c in stats),
+        weight=(DEFAULT_WEIGHT,) * len(tracks),
+        onset_weight=(DEFAULT_ONSET_WEIGHT,) * len(tracks),
     )
 
 
@@ -189,23 +207,24 @@ def _decode_rows(
     ``voice[r]`` (an index into ``stats.tracks``)."""
     rows, steps, p = frame_logits.shape
     k = min(BEAM, p)
-    w = stats.weight
+    w = np.asarray(stats.weight)[voice]  # (rows,)
+    onset_weight = np.asarray(stats.onset_weight)[voice][:, None, None]
     every = np.arange(rows)
     cand = np.argpartition(-frame_logits, k - 1, axis=-1)[..., :k]  # (rows, steps, k)
     f = np.take_along_axis(frame_logits, cand, -1).astype(np.float64) - cut
     o = np.take_along_axis(onset_logits, cand, -1).astype(np.float64)
     n_states = 2 * k + 1  # struck 0..k-1, held k..2k-1, rest 2k
     emission = np.empty((rows, steps, n_states))
-    emission[..., :k] = f + stats.onset_weight * _log_sigmoid(o)
-    emission[..., k : 2 * k] = f + stats.onset_weight * _log_sigmoid(-o)
+    emission[..., :k] = f + onset_weight * _log_sigmoid(o)
+    emission[..., k : 2 * k] = f + onset_weight * _log_sigmoid(-o)
     emission[..., 2 * k] = 0.0
 
     def per_row(name: str) -> FloatArray:
         out: FloatArray = w * np.asarray(getattr(stats, name))[voice]
         return out
 
-    interval = w * np.asarray(stats.interval)[voice]  # (rows, 2p - 1)
-    pitch = w * np.asarray(stats.pitch)[voice]  # (rows, p)
+    interval = w[:, None] * np.asarray(stats.interval)[voice]  # (rows, 2p - 1)
+    pitch = w[:, None] * np.asarray(stats.pitch)[voice]  # (rows, p)
     hold, strike, move, rest = (per_row(n) for n in ("hold", "strike", "move", "rest"))
     silent, start = per_row("stay_silent"), per_row("start")
     # Transitions between the candidates of consecutive steps: (rows, steps - 1, from, to).
@@ -273,11 +292,11 @@ def decode_voices(
         return
     tracks = list(stats.tracks)
     # (lead..., voices, steps, p) -> rows of (voice, phrase) lines, all decoded together.
-    fl = np.moveaxis(frame_logits[..., tracks, :, :, :], -4, 0).reshape(len(tracks), -1, b * s, p)
-    ol = np.moveaxis(onset_logits[..., tracks, :, :, :], -4, 0).reshape(len(tracks), -1, b * s, p)
-    n_lines = fl.shape[1]
+    by_voice = np.moveaxis(frame_logits[..., tracks, :, :, :], -4, 0)
+    n_lines = by_voice.size // (len(tracks) * b * s * p)
     voice = np.repeat(np.arange(len(tracks)), n_lines)
-    fl, ol = fl.reshape(-1, b * s, p), ol.reshape(-1, b * s, p)
+    fl = by_voice.reshape(-1, b * s, p)
+    ol = np.moveaxis(onset_logits[..., tracks, :, :, :], -4, 0).reshape(-1, b * s, p)
     out_f = np.empty(fl.shape, dtype=np.bool_)
     out_o = np.empty(fl.shape, dtype=np.bool_)
     for first in range(0, len(fl), _ROWS):
@@ -336,9 +355,9 @@ def load_voices(folder: str | os.PathLike[str], spec: PhraseSpec) -> VoiceStats 
     ):
         problems.append("the interval or pitch tables have the wrong length")
     for name in ("weight", "onset_weight"):
-        value = getattr(stats, name)
-        if not (math.isfinite(value) and value >= 0):
-            problems.append(f"{name} must be a number >= 0, got {value!r}")
+        values = getattr(stats, name)
+        if len(values) != len(stats.tracks) or not all(math.isfinite(v) and v >= 0 for v in values):
+            problems.append(f"{name} must be a number >= 0 per voice track, got {list(values)}")
     if problems:
         raise DecodingError(f"{path}: {'; '.join(problems)}")
     return stats
@@ -370,6 +389,6 @@ def _stats_from(data: dict[str, Any]) -> VoiceStats:
         start=floats("start"),
         interval=tables("interval"),
         pitch=tables("pitch"),
-        weight=float(data["weight"]),
-        onset_weight=float(data["onset_weight"]),
+        weight=tuple(float(v) for v in data["weight"]),
+        onset_weight=tuple(float(v) for v in data["onset_weight"]),
     )

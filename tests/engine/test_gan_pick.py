@@ -98,17 +98,16 @@ def test_pick_exports_the_best_checkpoint_without_its_critic(
     assert all(n.startswith("generator.") for n in names)
     # The decoding is tuned on the chosen checkpoint: the threshold and each voice weighting.
     tried = {row["decoding"]: row["mean_error"] for row in record["decoding"]["tried"]}
-    assert len(tried) == 1 + len(VOICE_WEIGHTS)
     assert record["decoding"]["chosen"] == min(tried, key=lambda k: tried[k])
+    assert "threshold 0.5" in tried
     voices = load_voices(out, PhraseDataset.load(dataset).spec)
     if record["decoding"]["chosen"] == "threshold 0.5":
         assert voices is None
     else:
         assert voices is not None
         assert voices.tracks  # the lead and the bass are one note at a time
-        assert (
-            f"weight {voices.weight:g}, onset weight {voices.onset_weight:g}"
-            in record["decoding"]["chosen"]
+        assert all(
+            (w, o) in VOICE_WEIGHTS for w, o in zip(voices.weight, voices.onset_weight, strict=True)
         )
     exported = load_checkpoint(out, with_critic=False)
     source = load_checkpoint(tmp_path / "run" / "checkpoints" / record["chosen"])

@@ -146,7 +146,7 @@ def test_decoding_files_round_trip_and_bad_ones_name_the_reason(tmp_path: Path) 
         load_voices(tmp_path, other)
     path = tmp_path / DECODING_FILE
     document = json.loads(path.read_text())
-    document["voices"]["weight"] = -1
+    document["voices"]["weight"] = [-1]
     path.write_text(json.dumps(document))
     with pytest.raises(DecodingError, match="weight must be a number >= 0"):
         load_voices(tmp_path, spec)
