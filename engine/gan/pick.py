@@ -146,6 +146,16 @@ def compare(
     model_values: dict[str, list[float]] = {}
     real_values: dict[str, list[float]] = {}
     pitched = ~np.asarray(real.is_drum, dtype=bool)
+    for key, (relative, floor) in TOLERANCES.items():
+        m = np.asarray(getattr(model, key), dtype=float)
+        r = np.asarray(getattr(real, key), dtype=float)
+        if key != "tonal_distance":
+            m, r = m[pitched], r[pitched]
+        tolerance = np.maximum(relative * np.abs(r), floor)
+        err = np.abs(m - r) / tolerance
+        errors[key] = [float(e) if math.isfinite(e) else math.inf for e in err]
+        model_values[key] = [float(v) for v in m]
+        real_values[key] = [float(v) for v in r]
     if model_listening is not None and real_listening is not None:
         got, want = _listening_values(model_listening), _listening_values(real_listening)
         for key, (kind, target) in LISTENING_TARGETS.items():
@@ -159,16 +169,6 @@ def compare(
             errors[key] = [float(e) if math.isfinite(e) else math.inf for e in err]
             model_values[key] = [float(v) for v in m]
             real_values[key] = [float(v) for v in r]
-    for key, (relative, floor) in TOLERANCES.items():
-        m = np.asarray(getattr(model, key), dtype=float)
-        r = np.asarray(getattr(real, key), dtype=float)
-        if key != "tonal_distance":
-            m, r = m[pitched], r[pitched]
-        tolerance = np.maximum(relative * np.abs(r), floor)
-        err = np.abs(m - r) / tolerance
-        errors[key] = [float(e) if math.isfinite(e) else math.inf for e in err]
-        model_values[key] = [float(v) for v in m]
-        real_values[key] = [float(v) for v in r]
     return Comparison(errors, model_values, real_values)
 
 

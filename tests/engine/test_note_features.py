@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine.feature_overlap import compare_densities, overlap, split_halves
-from engine.gan.pick import compare, listening
+from engine.gan.pick import LABELS, compare, listening
 from engine.metrics import evaluate
 from engine.note_features import (
     LENGTH_SHARE_STEPS,
@@ -195,4 +195,7 @@ def test_pick_prefers_held_notes_to_clipped_ones_that_the_old_metrics_cannot_tel
     assert score(legato, True) < score(choppy, True)
     notes = listening(choppy.frames, choppy.onsets, spec, real_notes.features, intra)
     assert notes.against_real.tv["length"][0] == pytest.approx(1.0)
+    # pick prints one "met" mark per label, in the order of the errors.
+    result = compare(evaluate(*choppy.args()), real_report, notes, real_notes)
+    assert list(result.errors) == list(LABELS)
     assert compare_features(real_notes.features, real_notes.features).tv["length"][0] == 0.0
