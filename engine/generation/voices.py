@@ -227,34 +227,44 @@ def _decode_rows(
     pitch = w[:, None] * np.asarray(stats.pitch)[voice]  # (rows, p)
     hold, strike, move, rest = (per_row(n) for n in ("hold", "strike", "move", "rest"))
     silent, start = per_row("stay_silent"), per_row("start")
-    # Transitions between the candidates of consecutive steps: (rows, steps - 1, from, to).
+    # Struck and held steps of a pitch lead to the same places, so the search keeps, per
+    # candidate pitch, the better of the two ("from" pitch i = state i or k + i) and the rest.
+    # Transitions from those k + 1 to the 2k + 1 states: (rows, steps - 1, k + 1, 2k + 1).
     a, z = cand[:, :-1, :, None], cand[:, 1:, None, :]
     same = a == z
     r = every[:, None, None, None]
-    to_struck = np.where(
+    f32 = np.float32
+    trans = np.empty((rows, steps - 1, k + 1, n_states), dtype=f32)
+    trans[:, :, :k, :k] = np.where(
         same, strike[:, None, None, None], move[:, None, None, None] + interval[r, z - a + p - 1]
     )
-    to_held = np.where(same, hold[:, None, None, None], _NEVER)
-    trans = np.empty((rows, steps - 1, n_states, n_states))
-    trans[:, :, : 2 * k, :k] = np.concatenate((to_struck, to_struck), axis=2)
-    trans[:, :, : 2 * k, k : 2 * k] = np.concatenate((to_held, to_held), axis=2)
-    trans[:, :, : 2 * k, 2 * k] = rest[:, None, None]
-    trans[:, :, 2 * k, :k] = start[:, None, None] + pitch[every[:, None, None], cand[:, 1:]]
-    trans[:, :, 2 * k, k : 2 * k] = _NEVER
-    trans[:, :, 2 * k, 2 * k] = silent[:, None]
-    score = emission[:, 0].copy()
+    trans[:, :, :k, k : 2 * k] = np.where(same, hold[:, None, None, None], _NEVER)
+    trans[:, :, :k, 2 * k] = rest[:, None, None]
+    trans[:, :, k, :k] = start[:, None, None] + pitch[every[:, None, None], cand[:, 1:]]
+    trans[:, :, k, k : 2 * k] = _NEVER
+    trans[:, :, k, 2 * k] = silent[:, None]
+    emission32 = emission.astype(f32)
+    score = emission32[:, 0].copy()
     score[:, :k] += start[:, None] + pitch[every[:, None], cand[:, 0]]
     score[:, k : 2 * k] = _NEVER  # nothing is held before the phrase starts
     score[:, 2 * k] += silent
-    back = np.empty((steps, rows, n_states), dtype=np.intp)
+    back = np.empty((steps, rows, n_states), dtype=np.intp)  # the "from" index, 0..k
+    held_better = np.empty((steps, rows, k), dtype=np.bool_)
+    collapsed = np.empty((rows, k + 1), dtype=f32)
     for step in range(1, steps):
-        total = score[:, :, None] + trans[:, step - 1]  # (rows, from, to)
+        np.greater(score[:, k : 2 * k], score[:, :k], out=held_better[step - 1])
+        np.maximum(score[:, :k], score[:, k : 2 * k], out=collapsed[:, :k])
+        collapsed[:, k] = score[:, 2 * k]
+        total = collapsed[:, :, None] + trans[:, step - 1]  # (rows, k + 1, 2k + 1)
         back[step] = total.argmax(axis=1)
-        score = total.max(axis=1) + emission[:, step]
+        score = total.max(axis=1) + emission32[:, step]
     state = np.empty((rows, steps), dtype=np.intp)
     state[:, -1] = score.argmax(axis=1)
     for step in range(steps - 1, 0, -1):
-        state[:, step - 1] = back[step, every, state[:, step]]
+        came = back[step, every, state[:, step]]  # a candidate index, or k for the rest
+        pitch_state = np.minimum(came, k - 1)
+        held = held_better[step - 1, every, pitch_state]
+        state[:, step - 1] = np.where(came == k, 2 * k, came + k * held)
     frames = np.zeros((rows, steps, p), dtype=np.bool_)
     onsets = np.zeros((rows, steps, p), dtype=np.bool_)
     chosen = np.take_along_axis(cand, (state % k)[..., None], -1)[..., 0]
