@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.gan.config import ModelConfig
 from engine.gan.errors import CheckpointError
 from engine.gan.files import CONFIG_FILE, WEIGHTS_FILE, load_json, read_config_file
+from engine.generation.voices import DECODING_FILE
 
 #: The environment variable that names another default model folder.
 MODEL_ENV = "BARFORGE_MODEL"
@@ -42,8 +43,9 @@ def resolve_model(path: str | os.PathLike[str] | None) -> Path:
 
 
 def model_id(folder: str | os.PathLike[str]) -> str:
-    """The first 16 hex digits of the SHA-256 of a checkpoint's config and weights: two folders
-    with the same id hold the same model.
+    """The first 16 hex digits of the SHA-256 of a checkpoint's config and weights, and of its
+    voice decoding (``decoding.json``) when it has one, since that changes the notes: two
+    folders with the same id make the same notes.
 
     Raises
     ------
@@ -51,7 +53,10 @@ def model_id(folder: str | os.PathLike[str]) -> str:
         When ``config.json`` or ``weights.safetensors`` cannot be read.
     """
     digest = hashlib.sha256()
-    for name in (CONFIG_FILE, WEIGHTS_FILE):
+    names = [CONFIG_FILE, WEIGHTS_FILE]
+    if (Path(folder) / DECODING_FILE).exists():
+        names.append(DECODING_FILE)
+    for name in names:
         with open(Path(folder) / name, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
@@ -127,8 +132,8 @@ class ModelInfo:
     card: ModelCard = field(default_factory=ModelCard)
 
     def describe(self) -> list[tuple[str, str]]:
-        """``(what, text)`` rows for people: its tracks, meter and grid, phrase, style, data
-        and terms ("not stated" where the folder does not say)."""
+        """``(what, text)`` rows for people: its tracks, meter and grid, how notes are decoded,
+        phrase, style, data and terms ("not stated" where the folder does not say)."""
         c = self.config
         tracks = ", ".join(
             f"{name} (drums)" if drum else name
@@ -145,6 +150,12 @@ class ModelInfo:
             ("Tracks", tracks),
             ("Bars", f"{c.beats_per_bar}/4, phrases of {c.n_bars} bars (longer ones continue)"),
             ("Grid", grid_words(c.steps_per_beat)),
+            (
+                "Decoding",
+                "each voice as a line, as the training voices move (decoding.json)"
+                if (self.folder / DECODING_FILE).exists()
+                else "a threshold on each step and pitch",
+            ),
             ("Style", card.style or "not stated"),
             ("Data", card.data or "not stated"),
             ("Use", use),

@@ -24,6 +24,7 @@ from engine.generation.voices import (
     save_voices,
 )
 from engine.metrics import extract_notes
+from engine.models import describe_model, model_id
 from engine.pianoroll import PhraseSpec
 from tests.engine.test_metrics import Rolls, make_spec
 
@@ -187,3 +188,15 @@ def test_the_composer_decodes_with_the_models_voices(tiny_model_dir: Path, tmp_p
     (folder / DECODING_FILE).write_text("[]")
     with pytest.raises(GenerationError, match=r"decoding\.json: not a Barforge voice decoding"):
         Composer(folder, device="cpu", warm_up=False)
+
+
+def test_the_decoding_is_part_of_the_model_id(tiny_model_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    before = model_id(folder)
+    assert dict(describe_model(folder).describe())["Decoding"].startswith("a threshold")
+    spec = Composer(folder, device="cpu", warm_up=False).spec
+    rolls = Rolls(spec).note(60, 0, 4, track=0)
+    save_voices(folder, learn_voices(*rolls.args()))
+    assert model_id(folder) != before
+    assert dict(describe_model(folder).describe())["Decoding"].startswith("each voice")
