@@ -34,7 +34,7 @@ from engine.gan.checkpoint import load_checkpoint
 from engine.gan.device import choose_device
 from engine.gan.model import HybridGenerator
 from engine.generation import latents as lat
-from engine.generation.decode import binarize, to_pattern, velocities
+from engine.generation.decode import binarize, to_pattern, velocities, voice_lines
 from engine.generation.errors import GenerationCancelled as GenerationCancelled
 from engine.generation.inpaint import Progress, agreement, constraints, fit
 from engine.generation.locking import enforce_locks as enforce_locks
@@ -337,6 +337,7 @@ class Composer:
         latents = lat.draw(
             self.config, pa.seed, lat.n_chunks(self.config, pa.n_bars), self.continuity
         )
+        lines = voice_lines(fl_all, ol_all, self.spec, settings, self.voices)  # all at once
         takes = []
         for i, t in enumerate(points):
             sampling_seed = (
@@ -347,7 +348,10 @@ class Composer:
                 else lat.derive_seed("blend", pa.sampling_seed, pb.sampling_seed, t)
             )
             rng = np.random.default_rng(sampling_seed)
-            frames, onsets = binarize(fl_all[i], ol_all[i], self.spec, settings, rng, self.voices)
+            frames, onsets = binarize(
+                fl_all[i], ol_all[i], self.spec, settings, rng, self.voices,
+                None if lines is None else (lines[0][i], lines[1][i]),
+            )  # fmt: skip
             vel = velocities(frames, onsets, self.spec, settings, rng)
             history = (
                 {
@@ -570,10 +574,14 @@ class Composer:
         fl_all = frame_logits.float().cpu().numpy()
         ol_all = onset_logits.float().cpu().numpy()
         inputs_cpu = inputs.float().cpu().numpy()
+        lines = voice_lines(fl_all, ol_all, self.spec, settings, self.voices)  # all at once
         takes = []
         for i, (sampling_seed, history) in enumerate(zip(sampling_seeds, histories, strict=True)):
             rng = np.random.default_rng(sampling_seed)
-            frames, onsets = binarize(fl_all[i], ol_all[i], self.spec, settings, rng, self.voices)
+            frames, onsets = binarize(
+                fl_all[i], ol_all[i], self.spec, settings, rng, self.voices,
+                None if lines is None else (lines[0][i], lines[1][i]),
+            )  # fmt: skip
             vel = velocities(frames, onsets, self.spec, settings, rng)
             provenance = Provenance(
                 self.model_id, seed, n_bars, inputs_cpu[i], settings, sampling_seed, history

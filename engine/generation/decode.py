@@ -38,6 +38,7 @@ def binarize(
     settings: OutputSettings,
     rng: np.random.Generator,
     voices: VoiceStats | None = None,
+    lines: tuple[BoolArray, BoolArray] | None = None,
 ) -> tuple[BoolArray, BoolArray]:
     """Frames and onsets, shape ``(n_tracks, n_bars, n_steps_per_bar, n_pitches)``.
 
@@ -46,7 +47,8 @@ def binarize(
     ``min_note_steps`` are removed. With ``voices`` (the model's ``decoding.json``) and no
     temperature, the voice tracks are decoded as lines instead
     (:func:`engine.generation.voices.decode_voices`), the threshold making rests likelier or
-    rarer; a temperature draws every cell as before.
+    rarer; a temperature draws every cell as before. ``lines``: this phrase's part of what
+    :func:`voice_lines` found for a batch (the same result, searched once for all phrases).
     """
     cut = np.float32(np.log(settings.threshold / (1.0 - settings.threshold)))
     if settings.temperature > 0:
@@ -60,18 +62,43 @@ def binarize(
         onsets = onset_logits > cut
     onsets &= frames
     mask = key_mask(spec, settings)
-    if voices is not None and voices.tracks and settings.temperature == 0:
-        allowed = (
-            frame_logits
-            if mask is None
-            else np.where(mask[:, None, None, :], frame_logits, np.float32(-1e4))
-        )
-        decode_voices(allowed, onset_logits, voices, frames, onsets, float(cut))
+    if lines is None:
+        lines = voice_lines(frame_logits, onset_logits, spec, settings, voices)
+    if lines is not None and voices is not None:
+        tracks = list(voices.tracks)
+        frames[tracks] = lines[0][tracks]
+        onsets[tracks] = lines[1][tracks]
     if mask is not None:
         frames &= mask[:, None, None, :]
         onsets &= frames
     if settings.min_note_steps > 1:
         drop_short_notes(frames, onsets, settings.min_note_steps)
+    return frames, onsets
+
+
+def voice_lines(
+    frame_logits: FloatArray,
+    onset_logits: FloatArray,
+    spec: PhraseSpec,
+    settings: OutputSettings,
+    voices: VoiceStats | None,
+) -> tuple[BoolArray, BoolArray] | None:
+    """The voice tracks decoded as lines (:func:`engine.generation.voices.decode_voices`) for
+    logits of shape ``(..., n_tracks, n_bars, n_steps_per_bar, n_pitches)`` (one phrase or a
+    batch, searched together), outside the key silent; None where :func:`binarize` draws or
+    thresholds instead (no voices, or a temperature). Only the voice tracks are filled in."""
+    if voices is None or not voices.tracks or settings.temperature > 0:
+        return None
+    cut = float(np.log(settings.threshold / (1.0 - settings.threshold)))
+    mask = key_mask(spec, settings)
+    allowed = (
+        frame_logits
+        if mask is None
+        else np.where(mask[:, None, None, :], frame_logits, np.float32(-1e4))
+    )
+    frames = np.zeros(frame_logits.shape, dtype=np.bool_)
+    onsets = np.zeros(frame_logits.shape, dtype=np.bool_)
+    decode_voices(allowed, onset_logits, voices, frames, onsets, cut)
     return frames, onsets
 
 

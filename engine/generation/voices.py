@@ -49,8 +49,9 @@ BoolArray = NDArray[np.bool_]
 #: The weights :func:`learn_voices` starts with (``barforge pick`` tunes them per track).
 DEFAULT_WEIGHT = 0.25
 DEFAULT_ONSET_WEIGHT = 0.25
-#: Candidate pitches per step that the search keeps.
-BEAM = 8
+#: Candidate pitches per step that the search keeps. On the shipped model's 1,000 validation
+#: phrases, 4, 5, 6 and 8 gave identical lines on every track; 4 is the fastest.
+BEAM = 4
 #: File of a model folder that holds the voice decoding.
 DECODING_FILE = "decoding.json"
 FORMAT = "barforge-decoding"
@@ -191,8 +192,8 @@ def learn_voices(frames: BoolArray, onsets: BoolArray, spec: PhraseSpec) -> Voic
     )
 
 
-def _log_sigmoid(x: NDArray[Any]) -> FloatArray:
-    out: FloatArray = -np.logaddexp(0.0, -np.asarray(x, dtype=np.float64))
+def _log_sigmoid(x: NDArray[Any]) -> NDArray[np.float32]:
+    out: NDArray[np.float32] = -np.logaddexp(np.float32(0.0), -np.asarray(x, dtype=np.float32))
     return out
 
 
@@ -207,24 +208,25 @@ def _decode_rows(
     ``voice[r]`` (an index into ``stats.tracks``)."""
     rows, steps, p = frame_logits.shape
     k = min(BEAM, p)
-    w = np.asarray(stats.weight)[voice]  # (rows,)
-    onset_weight = np.asarray(stats.onset_weight)[voice][:, None, None]
+    f32 = np.float32
+    w = np.asarray(stats.weight, dtype=f32)[voice]  # (rows,)
+    onset_weight = np.asarray(stats.onset_weight, dtype=f32)[voice][:, None, None]
     every = np.arange(rows)
     cand = np.argpartition(-frame_logits, k - 1, axis=-1)[..., :k]  # (rows, steps, k)
-    f = np.take_along_axis(frame_logits, cand, -1).astype(np.float64) - cut
-    o = np.take_along_axis(onset_logits, cand, -1).astype(np.float64)
+    f = np.take_along_axis(frame_logits, cand, -1).astype(f32) - f32(cut)
+    o = np.take_along_axis(onset_logits, cand, -1).astype(f32)
     n_states = 2 * k + 1  # struck 0..k-1, held k..2k-1, rest 2k
-    emission = np.empty((rows, steps, n_states))
+    emission = np.empty((rows, steps, n_states), dtype=f32)
     emission[..., :k] = f + onset_weight * _log_sigmoid(o)
     emission[..., k : 2 * k] = f + onset_weight * _log_sigmoid(-o)
     emission[..., 2 * k] = 0.0
 
-    def per_row(name: str) -> FloatArray:
-        out: FloatArray = w * np.asarray(getattr(stats, name))[voice]
+    def per_row(name: str) -> NDArray[np.float32]:
+        out: NDArray[np.float32] = w * np.asarray(getattr(stats, name), dtype=f32)[voice]
         return out
 
-    interval = w[:, None] * np.asarray(stats.interval)[voice]  # (rows, 2p - 1)
-    pitch = w[:, None] * np.asarray(stats.pitch)[voice]  # (rows, p)
+    interval = w[:, None] * np.asarray(stats.interval, dtype=f32)[voice]  # (rows, 2p - 1)
+    pitch = w[:, None] * np.asarray(stats.pitch, dtype=f32)[voice]  # (rows, p)
     hold, strike, move, rest = (per_row(n) for n in ("hold", "strike", "move", "rest"))
     silent, start = per_row("stay_silent"), per_row("start")
     # Struck and held steps of a pitch lead to the same places, so the search keeps, per
@@ -233,7 +235,6 @@ def _decode_rows(
     a, z = cand[:, :-1, :, None], cand[:, 1:, None, :]
     same = a == z
     r = every[:, None, None, None]
-    f32 = np.float32
     trans = np.empty((rows, steps - 1, k + 1, n_states), dtype=f32)
     trans[:, :, :k, :k] = np.where(
         same, strike[:, None, None, None], move[:, None, None, None] + interval[r, z - a + p - 1]
@@ -243,7 +244,7 @@ def _decode_rows(
     trans[:, :, k, :k] = start[:, None, None] + pitch[every[:, None, None], cand[:, 1:]]
     trans[:, :, k, k : 2 * k] = _NEVER
     trans[:, :, k, 2 * k] = silent[:, None]
-    emission32 = emission.astype(f32)
+    emission32 = emission
     score = emission32[:, 0].copy()
     score[:, :k] += start[:, None] + pitch[every[:, None], cand[:, 0]]
     score[:, k : 2 * k] = _NEVER  # nothing is held before the phrase starts

@@ -18,6 +18,7 @@ def test_the_shipped_model_has_a_card_that_says_non_commercial() -> None:
     assert rows["Use"] == "non-commercial use only"
     assert rows["Tracks"] == "Soprano, Alto, Tenor, Bass"
     assert "Bach" in rows["Style"]
+    assert rows["Decoding"].startswith("each voice as a line")  # the shipped decoding.json
 
 
 def test_a_folder_without_a_card_says_not_stated(tmp_path: Path) -> None:
