@@ -222,9 +222,9 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
         frame_logits, onset_logits, spec = sample_logits(folder, n, seed, device)
         if spec != dataset.spec:
             raise ValueError(f"{folder} makes phrases of {spec}, the dataset holds {dataset.spec}")
-        result = score(
-            *decode_logits(frame_logits, onset_logits, voices if voices.tracks else None)
-        )
+        planes = decode_logits(frame_logits, onset_logits, voices if voices.tracks else None)
+        result = score(*planes)
+        heard = listening(*planes, dataset.spec, real_notes.features, intra)
         met = "".join("y" if ok else "." for ok in result.targets_met.values())
         print(f"{folder.name:<24} {result.mean_error:>9.3f} {result.max_error:>8.2f}  {met}")
         rows.append(
@@ -235,6 +235,10 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
                 "targets_met": result.targets_met,
                 "model": result.model,
                 "errors": result.errors,
+                "listening": {
+                    "features": heard.features.to_dict(),
+                    "against_real": heard.against_real.to_dict(),
+                },
             }
         )
     best = min(rows, key=lambda r: r["mean_error"])
@@ -261,6 +265,7 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
             "data": str(data),
             "phrases_per_checkpoint": n,
             "seed": seed,
+            "real_listening": real_notes.features.to_dict(),
             "real_validation": {
                 **real_values(real),
                 **{k: [float(x) for x in v] for k, v in _listening_values(real_notes).items()},

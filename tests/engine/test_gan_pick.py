@@ -97,6 +97,11 @@ def test_pick_exports_the_best_checkpoint_without_its_critic(
     assert names
     assert all(n.startswith("generator.") for n in names)
     # The decoding is tuned on the chosen checkpoint: the threshold and each voice weighting.
+    # Every checkpoint's listening features are kept, as eval reports them.
+    first = record["checkpoints"][0]["listening"]
+    assert set(first["features"]) >= {"length_shares", "restrike", "ioi", "interval", "qn"}
+    assert set(first["against_real"]) == {"tv", "oa", "kl"}
+    assert len(record["real_listening"]["restrike"]) == 5
     tried = {row["decoding"]: row["mean_error"] for row in record["decoding"]["tried"]}
     assert record["decoding"]["chosen"] == min(tried, key=lambda k: tried[k])
     assert "threshold 0.5" in tried
