@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
 
 import numpy as np
 import torch
@@ -12,7 +11,9 @@ from numpy.typing import NDArray
 
 from engine.gan.checkpoint import load_checkpoint
 from engine.gan.device import choose_device
-from engine.generation.voices import VoiceStats, decode_voices, load_voices
+from engine.generation.decode import binarize as binarize_phrases
+from engine.generation.settings import OutputSettings
+from engine.generation.voices import VoiceStats, load_voices
 from engine.pianoroll import PhraseSpec
 
 
@@ -53,15 +54,14 @@ def sample_logits(
 def decode_logits(
     frame_logits: NDArray[np.float32],
     onset_logits: NDArray[np.float32],
+    spec: PhraseSpec,
     voices: VoiceStats | None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Planes from logits as the app decodes them at its default settings: threshold 0.5,
-    and the voice tracks as lines when ``voices`` is given."""
-    frames = frame_logits > 0
-    onsets = (onset_logits > 0) & frames
-    if voices is not None:
-        decode_voices(frame_logits, onset_logits, voices, frames, onsets)
-    return frames, onsets
+    """Planes from a batch of logits as the app decodes them at its default settings
+    (:func:`engine.generation.decode.binarize` with the default ``OutputSettings``: threshold
+    0.5, and the voice tracks as lines when ``voices`` is given)."""
+    unused = np.random.default_rng(0)  # binarize draws only with a temperature
+    return binarize_phrases(frame_logits, onset_logits, spec, OutputSettings(), unused, voices)
 
 
 def sample_checkpoint(
@@ -70,17 +70,15 @@ def sample_checkpoint(
     seed: int = 0,
     device: str | None = None,
     batch_size: int = 256,
-    voices: VoiceStats | Literal["folder"] | None = "folder",
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], PhraseSpec]:
     """``n`` phrases generated from the checkpoint in ``folder`` from seeded latents.
 
     Returns ``(frames, onsets, spec)``, planes of shape ``(n, *spec.shape)``. The same
     checkpoint, ``n`` and ``seed`` give the same phrases on one device. They are decoded as
-    the app decodes them (:func:`decode_logits`), with the folder's own ``decoding.json``
-    (``voices="folder"``, none: threshold only), the given statistics, or None (threshold).
+    the app decodes them (:func:`decode_logits`), with the folder's own ``decoding.json`` if
+    it has one.
     """
     frame_logits, onset_logits, spec = sample_logits(folder, n, seed, device, batch_size)
-    if voices == "folder":
-        voices = load_voices(folder, spec)
-    frames, onsets = decode_logits(frame_logits, onset_logits, voices)
+    voices = load_voices(folder, spec)
+    frames, onsets = decode_logits(frame_logits, onset_logits, spec, voices)
     return frames, onsets, spec

@@ -49,8 +49,8 @@ def binarize(
     (:func:`engine.generation.voices.decode_voices`), the threshold making rests likelier or
     rarer; a temperature draws every cell as before. ``lines``: this phrase's part of what
     :func:`voice_lines` found for a batch (the same result, searched once for all phrases).
+    Planes with a leading batch axis work too, as long as ``min_note_steps`` is 1.
     """
-    cut = np.float32(np.log(settings.threshold / (1.0 - settings.threshold)))
     if settings.temperature > 0:
         # One draw per cell from rng, frames first: the same rng state gives the same notes.
         p_frames = _sigmoid(frame_logits / settings.temperature)
@@ -58,6 +58,7 @@ def binarize(
         frames = rng.random(p_frames.shape, dtype=np.float32) < p_frames
         onsets = rng.random(p_onsets.shape, dtype=np.float32) < p_onsets
     else:
+        cut = np.float32(np.log(settings.threshold / (1.0 - settings.threshold)))
         frames = frame_logits > cut
         onsets = onset_logits > cut
     onsets &= frames
@@ -66,8 +67,8 @@ def binarize(
         lines = voice_lines(frame_logits, onset_logits, spec, settings, voices)
     if lines is not None and voices is not None:
         tracks = list(voices.tracks)
-        frames[tracks] = lines[0][tracks]
-        onsets[tracks] = lines[1][tracks]
+        frames[..., tracks, :, :, :] = lines[0][..., tracks, :, :, :]
+        onsets[..., tracks, :, :, :] = lines[1][..., tracks, :, :, :]
     if mask is not None:
         frames &= mask[:, None, None, :]
         onsets &= frames
