@@ -30,7 +30,6 @@ from numpy.typing import NDArray
 from engine import metrics
 from engine.atomic import write_bytes_atomically
 from engine.data.store import PhraseDataset
-from engine.feature_overlap import split_halves
 from engine.metrics import METRICS, MetricReport
 from engine.note_features import (
     FEATURES,
@@ -41,6 +40,7 @@ from engine.note_features import (
     NoteFeatures,
     compare_features,
     note_features,
+    reference_features,
 )
 from engine.pianoroll import PhraseSpec
 from engine.plots import save_distributions, save_roll_grid
@@ -257,10 +257,7 @@ def listening_rows(
     if not sources or sources[0].name != "real (validation)":
         return []  # nothing real to compare with
     real = sources[0]
-    first, second = split_halves(len(real.frames), seed)
-    whole = note_features(real.frames, real.onsets, spec)
-    half_a = note_features(real.frames[first], real.onsets[first], spec)
-    half_b = note_features(real.frames[second], real.onsets[second], spec)
+    whole, half_a, half_b = reference_features(real.frames, real.onsets, spec, seed)
     rows = [("real, half vs half", half_b, compare_features(half_b, half_a, half_a, seed))]
     for source in sources[1:]:
         feats = note_features(source.frames, source.onsets, spec)

@@ -273,6 +273,23 @@ def note_features(frames: BoolArray, onsets: BoolArray, spec: PhraseSpec) -> Not
     )
 
 
+def reference_features(
+    frames: BoolArray, onsets: BoolArray, spec: PhraseSpec, seed: int = 0
+) -> tuple[NoteFeatures, NoteFeatures, NoteFeatures]:
+    """The real reference: the features of all the phrases given, of a random first half of
+    them (the intra set that OA and KL measure every source against) and of the second half
+    (which, against the first, gives the ceiling). Halves from
+    :func:`engine.feature_overlap.split_halves` with ``seed``."""
+    from engine.feature_overlap import split_halves
+
+    first, second = split_halves(len(frames), seed)
+    return (
+        note_features(frames, onsets, spec),
+        note_features(frames[first], onsets[first], spec),
+        note_features(frames[second], onsets[second], spec),
+    )
+
+
 def total_variation(p: NDArray[Any], q: NDArray[Any]) -> FloatArray:
     """Total-variation distance between distributions along the last axis:
     ``0.5 * sum(|p - q|)``, 0 (equal) to 1 (disjoint); NaN where either is NaN."""

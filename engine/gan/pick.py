@@ -31,7 +31,6 @@ from numpy.typing import NDArray
 
 from engine.atomic import write_bytes_atomically
 from engine.data.store import PhraseDataset
-from engine.feature_overlap import split_halves
 from engine.generation.voices import DECODING_FILE, VoiceStats, learn_voices, save_voices
 from engine.metrics import MetricReport, evaluate
 from engine.note_features import (
@@ -40,6 +39,7 @@ from engine.note_features import (
     NoteFeatures,
     compare_features,
     note_features,
+    reference_features,
 )
 from engine.pianoroll import PhraseSpec
 
@@ -107,6 +107,10 @@ class Listening:
 
     features: NoteFeatures
     against_real: FeatureComparison
+
+
+#: A source's comparison with the real phrases, and its listening features.
+Measured = tuple[Comparison, Listening]
 
 
 def listening(
@@ -193,11 +197,8 @@ def real_listening(dataset: PhraseDataset, seed: int = 0) -> tuple[Listening, No
     """The validation phrases' listening features, and those of the random half that OA and
     KL measure every model against (the other half against it gives the ceiling)."""
     frames, onsets = dataset.rolls(dataset.indices("valid"))
-    first, _ = split_halves(len(frames), seed)
-    intra = note_features(frames[first], onsets[first], dataset.spec)
-    return listening(
-        frames, onsets, dataset.spec, note_features(frames, onsets, dataset.spec), intra
-    ), intra
+    whole, intra, _ = reference_features(frames, onsets, dataset.spec, seed)
+    return Listening(whole, compare_features(whole, whole, intra)), intra
 
 
 def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | None = None) -> int:
@@ -210,21 +211,23 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
     real_notes, intra = real_listening(dataset)
     voices = learn_voices(*dataset.rolls(dataset.indices("train")), dataset.spec)
 
-    def score(frames: NDArray[np.bool_], onsets: NDArray[np.bool_]) -> Comparison:
+    def measure(frames: NDArray[np.bool_], onsets: NDArray[np.bool_]) -> Measured:
         notes = listening(frames, onsets, dataset.spec, real_notes.features, intra)
-        return compare(evaluate(frames, onsets, dataset.spec), real, notes, real_notes)
+        return compare(evaluate(frames, onsets, dataset.spec), real, notes, real_notes), notes
 
     rows: list[dict[str, Any]] = []
     decoded = "voices decoded as lines" if voices.tracks else "threshold 0.5"
     print(f"scoring each checkpoint on {n} phrases ({decoded})")
     print(f"{'checkpoint':<24} {'mean err':>9} {'max err':>8}  {'/'.join(LABELS.values())} met")
+    best_logits: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None
     for folder in checkpoints(run):
         frame_logits, onset_logits, spec = sample_logits(folder, n, seed, device)
         if spec != dataset.spec:
             raise ValueError(f"{folder} makes phrases of {spec}, the dataset holds {dataset.spec}")
-        planes = decode_logits(frame_logits, onset_logits, voices if voices.tracks else None)
-        result = score(*planes)
-        heard = listening(*planes, dataset.spec, real_notes.features, intra)
+        planes = decode_logits(frame_logits, onset_logits, spec, voices if voices.tracks else None)
+        result, heard = measure(*planes)
+        if not rows or result.mean_error < min(r["mean_error"] for r in rows):
+            best_logits = (frame_logits, onset_logits)  # the decoding is tuned on these
         met = "".join("y" if ok else "." for ok in result.targets_met.values())
         print(f"{folder.name:<24} {result.mean_error:>9.3f} {result.max_error:>8.2f}  {met}")
         rows.append(
@@ -244,9 +247,8 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
     best = min(rows, key=lambda r: r["mean_error"])
     print(f"best: {best['checkpoint']} (mean error {best['mean_error']:.3f})")
     source = Path(run) / "checkpoints" / best["checkpoint"]
-    frame_logits, onset_logits, _ = sample_logits(source, n, seed, device)
-    pitched = [t for t, drum in enumerate(dataset.spec.is_drum) if not drum]
-    tuning = _tune_voices(frame_logits, onset_logits, voices, score, pitched)
+    assert best_logits is not None  # checkpoints() found at least one
+    tuning = _tune_voices(*best_logits, dataset.spec, voices, lambda f, o: measure(f, o)[0])
     chosen_voices = min(tuning, key=lambda t: t["mean_error"])
     for row in tuning:
         mark = "  <- chosen" if row is chosen_voices else ""
@@ -304,16 +306,17 @@ def _track_errors(result: Comparison, pitched: list[int]) -> dict[int, float]:
 def _tune_voices(
     frame_logits: NDArray[np.float32],
     onset_logits: NDArray[np.float32],
+    spec: PhraseSpec,
     voices: VoiceStats,
     score: Callable[[NDArray[np.bool_], NDArray[np.bool_]], Comparison],
-    pitched: list[int],
 ) -> list[dict[str, Any]]:
     """The chosen checkpoint's mean error under the threshold, and under the voice search
     with each voice track's weights chosen from :data:`VOICE_WEIGHTS` by that track's own
     error (tracks are searched independently, so each can be tuned on its own)."""
     from engine.gan.sample import decode_logits
 
-    plain = score(*decode_logits(frame_logits, onset_logits, None))
+    pitched = [t for t, drum in enumerate(spec.is_drum) if not drum]
+    plain = score(*decode_logits(frame_logits, onset_logits, spec, None))
     rows: list[dict[str, Any]] = [
         {"decoding": "threshold 0.5", "weights": None, "mean_error": plain.mean_error}
     ]
@@ -322,14 +325,16 @@ def _tune_voices(
     best: dict[int, tuple[float, tuple[float, float]]] = {}
     for weight, onset_weight in VOICE_WEIGHTS:
         stats = voices.with_weights(weight, onset_weight)
-        per_track = _track_errors(score(*decode_logits(frame_logits, onset_logits, stats)), pitched)
+        per_track = _track_errors(
+            score(*decode_logits(frame_logits, onset_logits, spec, stats)), pitched
+        )
         for track in voices.tracks:
             if track not in best or per_track[track] < best[track][0]:
                 best[track] = (per_track[track], (weight, onset_weight))
     weights = [best[t][1][0] for t in voices.tracks]
     onset_weights = [best[t][1][1] for t in voices.tracks]
     tuned = voices.with_weights(weights, onset_weights)
-    result = score(*decode_logits(frame_logits, onset_logits, tuned))
+    result = score(*decode_logits(frame_logits, onset_logits, spec, tuned))
     shown = ", ".join(f"{w:g}/{o:g}" for w, o in zip(weights, onset_weights, strict=True))
     rows.append(
         {
