@@ -244,8 +244,7 @@ def _decode_rows(
     trans[:, :, k, :k] = start[:, None, None] + pitch[every[:, None, None], cand[:, 1:]]
     trans[:, :, k, k : 2 * k] = _NEVER
     trans[:, :, k, 2 * k] = silent[:, None]
-    emission32 = emission
-    score = emission32[:, 0].copy()
+    score = emission[:, 0].copy()
     score[:, :k] += start[:, None] + pitch[every[:, None], cand[:, 0]]
     score[:, k : 2 * k] = _NEVER  # nothing is held before the phrase starts
     score[:, 2 * k] += silent
@@ -258,7 +257,7 @@ def _decode_rows(
         collapsed[:, k] = score[:, 2 * k]
         total = collapsed[:, :, None] + trans[:, step - 1]  # (rows, k + 1, 2k + 1)
         back[step] = total.argmax(axis=1)
-        score = total.max(axis=1) + emission32[:, step]
+        score = total.max(axis=1) + emission[:, step]
     state = np.empty((rows, steps), dtype=np.intp)
     state[:, -1] = score.argmax(axis=1)
     for step in range(steps - 1, 0, -1):
