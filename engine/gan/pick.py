@@ -288,8 +288,13 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
 
 
 #: Weights of the voice search that pick tries on the chosen checkpoint, for each voice track
-#: on its own: (transition weight, onset weight).
-VOICE_WEIGHTS = tuple((w, o) for w in (0.1, 0.15, 0.25, 0.35) for o in (0.05, 0.1, 0.25, 0.5))
+#: on its own: (transition weight, onset weight, sound bias).
+VOICE_WEIGHTS = tuple(
+    (w, o, b)
+    for w in (0.1, 0.15, 0.25, 0.35)
+    for o in (0.05, 0.1, 0.25, 0.5)
+    for b in (0.0, 1.0, 2.0, 3.0, 4.0)
+)
 
 
 def _track_errors(result: Comparison, pitched: list[int]) -> dict[int, float]:
@@ -322,24 +327,23 @@ def _tune_voices(
     ]
     if not voices.tracks:
         return rows
-    best: dict[int, tuple[float, tuple[float, float]]] = {}
-    for weight, onset_weight in VOICE_WEIGHTS:
-        stats = voices.with_weights(weight, onset_weight)
+    best: dict[int, tuple[float, tuple[float, float, float]]] = {}
+    for chosen in VOICE_WEIGHTS:
+        stats = voices.with_weights(*chosen)
         per_track = _track_errors(
             score(*decode_logits(frame_logits, onset_logits, spec, stats)), pitched
         )
         for track in voices.tracks:
             if track not in best or per_track[track] < best[track][0]:
-                best[track] = (per_track[track], (weight, onset_weight))
-    weights = [best[t][1][0] for t in voices.tracks]
-    onset_weights = [best[t][1][1] for t in voices.tracks]
-    tuned = voices.with_weights(weights, onset_weights)
+                best[track] = (per_track[track], chosen)
+    weights, onset_weights, biases = ([best[t][1][i] for t in voices.tracks] for i in range(3))
+    tuned = voices.with_weights(weights, onset_weights, biases)
     result = score(*decode_logits(frame_logits, onset_logits, spec, tuned))
-    shown = ", ".join(f"{w:g}/{o:g}" for w, o in zip(weights, onset_weights, strict=True))
+    shown = ", ".join("/".join(f"{v:g}" for v in best[t][1]) for t in voices.tracks)
     rows.append(
         {
-            "decoding": f"voices, weight/onset weight per track {shown}",
-            "weights": [weights, onset_weights],
+            "decoding": f"voices, weight/onset weight/sound bias per track {shown}",
+            "weights": [weights, onset_weights, biases],
             "mean_error": result.mean_error,
         }
     )

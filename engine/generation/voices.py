@@ -14,13 +14,15 @@ how often it does is measured on the training phrases (:func:`learn_voices`):
 
 :func:`decode_voices` then finds, per track, the path of states (rest; pitch *p* struck;
 pitch *p* held on) that maximises ``sum(emission) + weight * sum(log transition)``: the
-emission of pitch *p* at a step is its frame logit minus the threshold's logit, plus
-``onset_weight * log sigmoid(onset logit)`` when struck or ``onset_weight * log
-sigmoid(-onset logit)`` when held; a rest scores 0. ``weight`` balances the generator against
-the voice statistics and ``onset_weight`` its onset plane; both are tuned per track on
-validation phrases (``barforge pick``). The search keeps the :data:`BEAM` most likely pitches
-of each step (the generator puts almost all of a voice's probability on a few), which makes
-it exact Viterbi over ``2 * BEAM + 1`` states per step.
+emission of pitch *p* at a step is its frame logit minus the threshold's logit plus
+``sound_bias``, plus ``onset_weight * log sigmoid(onset logit)`` when struck or
+``onset_weight * log sigmoid(-onset logit)`` when held; a rest scores 0. ``weight`` balances
+the generator against the voice statistics, ``onset_weight`` its onset plane, and
+``sound_bias`` how sure the generator must be of silence before the voice rests (the
+generator's frame probabilities dip below 0.5 on steps where a real voice still sounds); all
+three are tuned per track on validation phrases (``barforge pick``). The search keeps the
+:data:`BEAM` most likely pitches of each step (the generator puts almost all of a voice's
+probability on a few), which makes it exact Viterbi over ``2 * BEAM + 1`` states per step.
 
 A model folder carries what was learned in ``decoding.json``; tracks that are not monophonic
 in the data (and drum tracks) keep the threshold. numpy only.
@@ -55,7 +57,9 @@ BEAM = 4
 #: File of a model folder that holds the voice decoding.
 DECODING_FILE = "decoding.json"
 FORMAT = "barforge-decoding"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions :func:`load_voices` reads (version 1 had no ``sound_bias``: 0 for every voice).
+READS_VERSIONS = (1, 2)
 #: A track is a voice when at most this share of its sounding steps hold more than one pitch.
 MAX_CHORD_SHARE = 0.01
 #: Added to every count before the logarithm, so nothing the data never showed is impossible.
@@ -76,8 +80,9 @@ class VoiceStats:
     sounding step; ``interval[d + n_pitches - 1]``, the log probability of moving by ``d``
     semitones given a move; ``stay_silent`` and ``start``, what follows a silent step;
     ``pitch[p]``, the log probability of pitch index ``p`` given a note starts after silence.
-    ``weight`` (per voice track) scales every transition term in the search and
-    ``onset_weight`` the onset plane's term.
+    ``weight`` (per voice track) scales every transition term in the search,
+    ``onset_weight`` the onset plane's term, and ``sound_bias`` is added to the emission of
+    every sounding state (so a higher one makes the voice rest less).
     """
 
     tracks: tuple[int, ...]
@@ -92,9 +97,13 @@ class VoiceStats:
     pitch: tuple[tuple[float, ...], ...]
     weight: tuple[float, ...] = ()
     onset_weight: tuple[float, ...] = ()
+    sound_bias: tuple[float, ...] = ()
 
     def with_weights(
-        self, weight: float | Sequence[float], onset_weight: float | Sequence[float]
+        self,
+        weight: float | Sequence[float],
+        onset_weight: float | Sequence[float],
+        sound_bias: float | Sequence[float] = 0.0,
     ) -> VoiceStats:
         """The same statistics searched with other weights: one for every voice, or one each."""
         n = len(self.tracks)
@@ -105,7 +114,12 @@ class VoiceStats:
                 raise ValueError(f"{n} voice tracks need {n} weights, got {len(values)}")
             return tuple(float(v) for v in values)
 
-        return dataclasses.replace(self, weight=each(weight), onset_weight=each(onset_weight))
+        return dataclasses.replace(
+            self,
+            weight=each(weight),
+            onset_weight=each(onset_weight),
+            sound_bias=each(sound_bias),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +135,7 @@ class VoiceStats:
             "pitch": [list(row) for row in self.pitch],
             "weight": list(self.weight),
             "onset_weight": list(self.onset_weight),
+            "sound_bias": list(self.sound_bias),
         }
 
 
@@ -189,6 +204,7 @@ def learn_voices(frames: BoolArray, onsets: BoolArray, spec: PhraseSpec) -> Voic
         pitch=tuple(tuple(float(v) for v in c[3]) for c in stats),
         weight=(DEFAULT_WEIGHT,) * len(tracks),
         onset_weight=(DEFAULT_ONSET_WEIGHT,) * len(tracks),
+        sound_bias=(0.0,) * len(tracks),
     )
 
 
@@ -211,9 +227,11 @@ def _decode_rows(
     f32 = np.float32
     w = np.asarray(stats.weight, dtype=f32)[voice]  # (rows,)
     onset_weight = np.asarray(stats.onset_weight, dtype=f32)[voice][:, None, None]
+    sound_bias = stats.sound_bias or (0.0,) * len(stats.tracks)
+    bias = np.asarray(sound_bias, dtype=f32)[voice][:, None, None] - f32(cut)
     every = np.arange(rows)
     cand = np.argpartition(-frame_logits, k - 1, axis=-1)[..., :k]  # (rows, steps, k)
-    f = np.take_along_axis(frame_logits, cand, -1).astype(f32) - f32(cut)
+    f = np.take_along_axis(frame_logits, cand, -1).astype(f32) + bias
     o = np.take_along_axis(onset_logits, cand, -1).astype(f32)
     n_states = 2 * k + 1  # struck 0..k-1, held k..2k-1, rest 2k
     emission = np.empty((rows, steps, n_states), dtype=f32)
@@ -345,10 +363,10 @@ def load_voices(folder: str | os.PathLike[str], spec: PhraseSpec) -> VoiceStats 
         raise DecodingError(f"{path}: cannot be read as JSON ({e})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise DecodingError(f"{path}: not a Barforge voice decoding (no format {FORMAT!r})")
-    if document.get("format_version") != FORMAT_VERSION:
+    if document.get("format_version") not in READS_VERSIONS:
         raise DecodingError(
             f"{path}: format_version {document.get('format_version')!r}; this Barforge reads "
-            f"{FORMAT_VERSION}"
+            f"{', '.join(map(str, READS_VERSIONS))}"
         )
     try:
         stats = _stats_from(document["voices"])
@@ -368,6 +386,12 @@ def load_voices(folder: str | os.PathLike[str], spec: PhraseSpec) -> VoiceStats 
         values = getattr(stats, name)
         if len(values) != len(stats.tracks) or not all(math.isfinite(v) and v >= 0 for v in values):
             problems.append(f"{name} must be a number >= 0 per voice track, got {list(values)}")
+    if len(stats.sound_bias) != len(stats.tracks) or not all(
+        math.isfinite(v) for v in stats.sound_bias
+    ):
+        problems.append(
+            f"sound_bias must be a number per voice track, got {list(stats.sound_bias)}"
+        )
     if problems:
         raise DecodingError(f"{path}: {'; '.join(problems)}")
     return stats
@@ -401,4 +425,6 @@ def _stats_from(data: dict[str, Any]) -> VoiceStats:
         pitch=tables("pitch"),
         weight=tuple(float(v) for v in data["weight"]),
         onset_weight=tuple(float(v) for v in data["onset_weight"]),
+        # Version 1 files have none: no bias.
+        sound_bias=tuple(float(v) for v in data.get("sound_bias", [0.0] * n)),
     )

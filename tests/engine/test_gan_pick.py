@@ -111,9 +111,8 @@ def test_pick_exports_the_best_checkpoint_without_its_critic(
     else:
         assert voices is not None
         assert voices.tracks  # the lead and the bass are one note at a time
-        assert all(
-            (w, o) in VOICE_WEIGHTS for w, o in zip(voices.weight, voices.onset_weight, strict=True)
-        )
+        chosen = zip(voices.weight, voices.onset_weight, voices.sound_bias, strict=True)
+        assert all(weights in VOICE_WEIGHTS for weights in chosen)
     exported = load_checkpoint(out, with_critic=False)
     source = load_checkpoint(tmp_path / "run" / "checkpoints" / record["chosen"])
     assert exported.config == source.config

@@ -16,6 +16,8 @@ import pytest
 from engine.generation.composer import Composer, GenerationError
 from engine.generation.voices import (
     DECODING_FILE,
+    DEFAULT_ONSET_WEIGHT,
+    DEFAULT_WEIGHT,
     DecodingError,
     VoiceStats,
     decode_voices,
@@ -133,6 +135,15 @@ def test_a_higher_threshold_makes_rests_likelier() -> None:
     assert not frames.any()
 
 
+def test_a_sound_bias_keeps_a_voice_sounding_where_the_generator_is_unsure() -> None:
+    # The generator is sure of C4 for four steps, then only at 0.35 (below the threshold).
+    fl, ol = _logits([(C4, 0, 4, 3.0), (C4, 4, 12, -0.6)])
+    plain = _decode(fl, ol, _stats())[1]
+    assert plain == [(0, 4, C4)]  # rests where the probability is under 0.5
+    biased = _decode(fl, ol, _stats().with_weights(DEFAULT_WEIGHT, DEFAULT_ONSET_WEIGHT, 2.0))[1]
+    assert biased == [(0, 16, C4)]  # one held note: resting would cost more than sounding
+
+
 # --- the file ---------------------------------------------------------------------------------
 
 
@@ -151,6 +162,17 @@ def test_decoding_files_round_trip_and_bad_ones_name_the_reason(tmp_path: Path) 
     path.write_text(json.dumps(document))
     with pytest.raises(DecodingError, match="weight must be a number >= 0"):
         load_voices(tmp_path, spec)
+    document["voices"]["weight"] = [0.3]
+    document["voices"]["sound_bias"] = [float("nan")]
+    path.write_text(json.dumps(document))
+    with pytest.raises(DecodingError, match="sound_bias must be a number"):
+        load_voices(tmp_path, spec)
+    document["voices"]["sound_bias"] = [0.0]
+    document["format_version"] = 3
+    path.write_text(json.dumps(document))
+    with pytest.raises(DecodingError, match="format_version 3; this Barforge reads 1, 2"):
+        load_voices(tmp_path, spec)
+    document["format_version"] = 2
     del document["voices"]["hold"]
     path.write_text(json.dumps(document))
     with pytest.raises(DecodingError, match=r"voices are malformed.*hold"):
@@ -161,6 +183,19 @@ def test_decoding_files_round_trip_and_bad_ones_name_the_reason(tmp_path: Path) 
     path.write_text(json.dumps({"format": "something else"}))
     with pytest.raises(DecodingError, match="not a Barforge voice decoding"):
         load_voices(tmp_path, spec)
+
+
+def test_version_1_files_decode_with_no_sound_bias(tmp_path: Path) -> None:
+    spec = _spec()
+    stats = _stats().with_weights(0.3, 0.2, 1.5)
+    save_voices(tmp_path, stats)
+    path = tmp_path / DECODING_FILE
+    document = json.loads(path.read_text())
+    assert document["format_version"] == 2
+    document["format_version"] = 1
+    del document["voices"]["sound_bias"]
+    path.write_text(json.dumps(document))
+    assert load_voices(tmp_path, spec) == stats.with_weights(0.3, 0.2, 0.0)
 
 
 def test_the_composer_decodes_with_the_models_voices(tiny_model_dir: Path, tmp_path: Path) -> None:
