@@ -12,7 +12,7 @@ from engine import __version__
 from engine.data import options as data_options
 from engine.gm import program_name
 from engine.live import cli_live
-from engine.midi.files import MidiFileError, MidiImport, read_midi_file
+from engine.midi.files import SEQUENCES, MidiFileError, MidiImport, read_midi_file
 from engine.music import pitch_name
 
 
@@ -25,7 +25,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     info = commands.add_parser("info", help="describe a MIDI file as Barforge reads it")
-    info.add_argument("file", metavar="FILE.mid", help="a Standard MIDI File (type 0 or 1)")
+    info.add_argument("file", metavar="FILE.mid", help="a Standard MIDI File (type 0, 1 or 2)")
+    info.add_argument(
+        "--sequences",
+        choices=SEQUENCES,
+        default="all",
+        help="a type 2 file's sequences: all, one after another (default), or the first only",
+    )
 
     data = commands.add_parser("data", help="training data: build a phrase dataset")
     data_commands = data.add_subparsers(dest="data", metavar="WHAT", required=True)
@@ -294,7 +300,9 @@ def describe(midi: MidiImport, path: str) -> str:
         f"{pitch_name(span[0])}-{pitch_name(span[1])} ({span[0]}-{span[1]})" if span else "none"
     )
     lines = [
-        f"{path}: MIDI type {midi.midi_type}, {pattern.ticks_per_quarter} ticks per quarter",
+        f"{path}: MIDI type {midi.midi_type}"
+        + (f" ({midi.layout})" if midi.layout else "")
+        + f", {pattern.ticks_per_quarter} ticks per quarter",
         f"  {pattern.n_bars} bars of {pattern.time_signature} at {pattern.bpm:.6g} BPM, "
         f"{pattern.n_notes} notes, pitch range {pitches}",
         f"  {'#':>3}  {'track':24} {'program':32} {'channel':>7} {'notes':>7}",
@@ -369,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "info":
         try:
-            midi = read_midi_file(args.file)
+            midi = read_midi_file(args.file, sequences=args.sequences)
         except MidiFileError as e:
             print(f"barforge info: {e}", file=sys.stderr)
             return 1

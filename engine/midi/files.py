@@ -1,7 +1,14 @@
 # SPDX-License-Identifier: MIT
 """Standard MIDI Files <-> :class:`~engine.music.Pattern`, through mido.
 
-Reading (:func:`read_midi_file`) accepts type 0 and type 1 files (and RIFF-wrapped RMID):
+Reading (:func:`read_midi_file`) accepts type 0, 1 and 2 files (and RIFF-wrapped RMID), and
+reads past what other programs get wrong as :mod:`engine.midi.repair` describes (alien chunks,
+undefined status bytes, stray data bytes, running status around sysex, a truncated end), with
+a warning for each kind of repair:
+
+- a type 2 file holds independent sequences, one per track chunk: by default each becomes a
+  section of the pattern, one after another, each starting on a new bar (the first time
+  signature sets the bar); ``sequences="first"`` reads the first one only;
 
 - one :class:`~engine.music.Track` per (MIDI track, channel, program) that holds notes, in file
   order; a MIDI track with a program change but no notes gives an empty track (so an empty
@@ -15,12 +22,12 @@ Reading (:func:`read_midi_file`) accepts type 0 and type 1 files (and RIFF-wrapp
   is counted in the warnings;
 - the pattern has enough whole bars to hold every note and every track's end.
 
-Every failure (not MIDI, truncated, bad data, a type 2 file, SMPTE time, a file above the size
-cap, absurd lengths) raises :class:`MidiFileError`, naming the file and the reason. Damaged
-data (a delta time or event length beyond MIDI's four-byte numbers, one silence longer than
-the bar limit) is reported as ``damaged data: ...`` (with the track and byte where known),
-never as the huge number it would decode to. A file whose only fault is data bytes above 127
-is read again with those bytes clipped, with a warning.
+Every failure (not MIDI, a header or first track chunk cut short, SMPTE time, a file above the
+size cap, absurd lengths) raises :class:`MidiFileError`, naming the file and the reason.
+Damaged data (a delta time or event length beyond MIDI's four-byte numbers, one silence longer
+than the bar limit) is reported as ``damaged data: ...`` (with the track and byte where
+known), never as the huge number it would decode to. Data bytes above 127 are clipped to 127,
+with a warning.
 
 Writing (:func:`write_midi_file`) makes a type 1 file: a conductor track with the tempo and time
 signature, then one track per pattern track with its name (UTF-8), program change and notes;
@@ -43,6 +50,7 @@ import mido
 
 from engine.atomic import write_bytes_atomically
 from engine.gm import program_name
+from engine.midi.repair import MAX_NUMBER, DamagedData, Unreadable, repair
 from engine.music import (
     DEFAULT_TEMPO_US,
     DRUM_CHANNEL,
@@ -56,7 +64,7 @@ from engine.music import (
 #: Files above this size are refused before parsing (real MIDI files rarely pass 1 MiB).
 MAX_FILE_BYTES = 32 * 1024 * 1024
 #: Longest delta time a MIDI file can hold (a four-byte variable-length quantity).
-MAX_DELTA_TICKS = 0x0FFFFFFF
+MAX_DELTA_TICKS = MAX_NUMBER
 #: Patterns longer than this are refused (10,000 bars of 4/4 last 5.5 hours at 120 BPM).
 MAX_BARS = 10_000
 
@@ -86,27 +94,50 @@ class MidiImport:
     #: Every time signature event of the file, ``(tick, numerator, denominator)`` in time
     #: order; the pattern keeps the first (4/4 when there is none).
     time_signatures: tuple[tuple[int, int, int], ...] = ()
+    #: How a type 2 file's sequences were read (empty for types 0 and 1).
+    layout: str = ""
+
+
+#: How :func:`read_midi_file` reads a type 2 file: every sequence, one after another, or the
+#: first only.
+SEQUENCES = ("all", "first")
 
 
 # --- reading ---------------------------------------------------------------------------------
 
 
-def read_midi_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES) -> MidiImport:
-    """Read a Standard MIDI File (type 0 or 1) into a pattern.
+def read_midi_file(
+    path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES, sequences: str = "all"
+) -> MidiImport:
+    """Read a Standard MIDI File (type 0, 1 or 2) into a pattern.
+
+    ``sequences`` (one of :data:`SEQUENCES`) says how a type 2 file is read: ``"all"``, one
+    after another, or ``"first"``.
 
     Raises
     ------
     MidiFileError
         For any file that cannot be read as MIDI, with the file and the reason.
     """
+    if sequences not in SEQUENCES:
+        raise ValueError(f"sequences must be one of {', '.join(SEQUENCES)}, not {sequences!r}")
     data = _read_bytes(path, max_bytes)
     warnings: list[str] = []
     midi = _parse(path, data, warnings)
+    layout = ""
+    if midi.type == 2:
+        n = len(midi.tracks)
+        if sequences == "first" and n > 1:
+            midi.tracks = midi.tracks[:1]
+            layout = f"{n} sequences; the first read, {n - 1} left out (by choice)"
+        else:
+            counted = f"{n} sequence{'s' if n != 1 else ''}"
+            layout = f"{counted}, read one after another, each from a new bar"
     try:
         pattern, signatures = midi_to_pattern(midi, path, warnings)
     except ValueError as e:  # a value the music model refuses: still this file's fault
         raise MidiFileError(path, f"the file holds values Barforge cannot use: {e}") from None
-    return MidiImport(pattern, tuple(warnings), midi.type, signatures)
+    return MidiImport(pattern, tuple(warnings), midi.type, signatures, layout)
 
 
 def _read_bytes(path: str | os.PathLike[str], max_bytes: int) -> bytes:
@@ -144,9 +175,7 @@ def _parse(path: str | os.PathLike[str], data: bytes, warnings: list[str]) -> mi
         )
     midi_type = int.from_bytes(data[8:10], "big")
     division = int.from_bytes(data[12:14], "big")
-    if midi_type == 2:
-        raise MidiFileError(path, "type 2 (independent sequences) MIDI files are not supported")
-    if midi_type not in (0, 1):
+    if midi_type not in (0, 1, 2):
         raise MidiFileError(path, f"unknown MIDI file type {midi_type} (only 0, 1 and 2 exist)")
     if division & 0x8000:
         raise MidiFileError(
@@ -154,142 +183,16 @@ def _parse(path: str | os.PathLike[str], data: bytes, warnings: list[str]) -> mi
         )
     if division == 0:
         raise MidiFileError(path, "the header gives 0 ticks per quarter note")
-    _check_numbers(path, data, skipped)
     try:
-        midi = _mido_parse(data, clip=False)
-    except OSError as e:
-        if "data byte" not in str(e):
-            raise MidiFileError(path, _reason(e)) from None
-        try:
-            midi = _mido_parse(data, clip=True)
-        except Exception as e2:  # mido raises many kinds: report them all alike
-            raise MidiFileError(path, _reason(e2)) from None
-        warnings.append("data bytes above 127 were clipped to 127 (the file is damaged)")
+        repaired = repair(data, skipped)
+    except (DamagedData, Unreadable) as e:
+        raise MidiFileError(path, str(e)) from None
+    warnings.extend(repaired.warnings)
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(repaired.data))
     except Exception as e:  # mido raises many kinds: report them all alike
         raise MidiFileError(path, _reason(e)) from None
     return midi
-
-
-#: Data bytes after a channel status byte (by its high nibble) and after the system messages
-#: that mido reads inside a track (0xF4, 0xF5, 0xF9 and 0xFD are undefined: mido refuses them).
-_DATA_BYTES = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}
-_SYSTEM_DATA_BYTES = {
-    0xF1: 1,
-    0xF2: 2,
-    0xF3: 1,
-    0xF6: 0,
-    0xF8: 0,
-    0xFA: 0,
-    0xFB: 0,
-    0xFC: 0,
-    0xFE: 0,
-}
-#: mido refuses a meta or sysex event longer than this (its ``MAX_MESSAGE_LENGTH``).
-_MAX_EVENT_BYTES = 1_000_000
-
-
-def _read_number(data: bytes, pos: int) -> tuple[int | None, int]:
-    """The variable-length quantity at ``pos`` and the offset after it; None if the data ends.
-
-    Stops as soon as the number exceeds :data:`MAX_DELTA_TICKS` (returning that much), so a
-    long run of continuation bytes costs no huge integer.
-    """
-    value = 0
-    end = len(data)
-    while pos < end:
-        byte = data[pos]
-        pos += 1
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80 or value > MAX_DELTA_TICKS:
-            return value, pos
-    return None, pos
-
-
-def _check_numbers(path: str | os.PathLike[str], data: bytes, skipped: int) -> None:
-    """Refuse damaged variable-length numbers before mido reads them.
-
-    A Standard MIDI File writes delta times and event lengths in at most four bytes (up to
-    :data:`MAX_DELTA_TICKS`). mido reads any run of continuation bytes: damaged data then gave
-    delta times of 80 digits (reported as the music's absurd length in bars, and quadratic to
-    read) or event lengths of as many digits. This walks the tracks' events exactly as mido's
-    reader does and raises :class:`MidiFileError` at the first such number; anything else that
-    is wrong (truncation, a bad status byte) is left for mido to report.
-    """
-    n_tracks = int.from_bytes(data[10:12], "big")
-    pos = 8 + int.from_bytes(data[4:8], "big")
-    end = len(data)
-
-    def damaged(track: int, at: int, what: str) -> MidiFileError:
-        return MidiFileError(path, f"damaged data: track {track}, byte {at + skipped}: {what}")
-
-    for track in range(1, n_tracks + 1):
-        if pos + 8 > end or data[pos : pos + 4] != b"MTrk":
-            return
-        size = int.from_bytes(data[pos + 4 : pos + 8], "big")
-        pos += 8
-        start = pos
-        last_status: int | None = None
-        while pos - start != size:  # mido's own test for the end of a track
-            at = pos
-            delta, pos = _read_number(data, pos)
-            if delta is None or pos >= end:
-                return
-            if delta > MAX_DELTA_TICKS:
-                raise damaged(
-                    track,
-                    at,
-                    "an event's delta time is larger than MIDI allows "
-                    f"(at most {MAX_DELTA_TICKS} ticks)",
-                )
-            status = data[pos]
-            pos += 1
-            peeked = 0
-            if status < 0x80:  # running status: that byte was the first data byte
-                if last_status is None:
-                    return
-                status, peeked = last_status, 1
-            elif status != 0xFF:
-                last_status = status
-            if status in (0xFF, 0xF0, 0xF7):
-                kind = "meta" if status == 0xFF else "sysex"
-                if status == 0xFF:
-                    pos += 1  # the meta event's type
-                at = pos
-                length, pos = _read_number(data, pos)
-                if length is None:
-                    return
-                if length > MAX_DELTA_TICKS:
-                    raise damaged(
-                        track,
-                        at,
-                        f"a {kind} event's length is larger than MIDI allows "
-                        f"(at most {MAX_DELTA_TICKS} bytes)",
-                    )
-                if length > _MAX_EVENT_BYTES:
-                    holds = (
-                        f"but the file ends {end - pos} bytes later"
-                        if length > end - pos
-                        else f"more than the {_MAX_EVENT_BYTES} bytes read for one event"
-                    )
-                    raise damaged(
-                        track, at, f"a {kind} event claims a length of {length} bytes, {holds}"
-                    )
-                pos += length
-            else:
-                n_data = (
-                    _DATA_BYTES.get(status >> 4)
-                    if status < 0xF0
-                    else _SYSTEM_DATA_BYTES.get(status)
-                )
-                if n_data is None:
-                    return
-                pos += n_data - peeked
-            if pos > end:
-                return
-
-
-def _mido_parse(data: bytes, clip: bool) -> mido.MidiFile:
-    return mido.MidiFile(file=io.BytesIO(data), clip=clip)
 
 
 def _reason(error: Exception) -> str:
@@ -336,11 +239,11 @@ def midi_to_pattern(
     repairs: Counter[str] = Counter()
     scans: list[_TrackScan] = []
 
-    for track in midi.tracks:
+    starts = _sequence_starts(midi) if midi.type == 2 else [0] * len(midi.tracks)
+    for track, tick in zip(midi.tracks, starts, strict=True):
         scan = _TrackScan()
         programs: dict[int, int] = {}
         sounding: dict[tuple[int, int], deque[tuple[int, int, int | None]]] = {}
-        tick = 0
         for msg in track:
             tick += msg.time
             kind = msg.type
@@ -413,6 +316,28 @@ def midi_to_pattern(
         tempo_us=tempo_us,
     )
     return pattern, tuple(signatures)
+
+
+def _sequence_starts(midi: mido.MidiFile) -> list[int]:
+    """Where each sequence of a type 2 file starts: on the first bar after the previous one
+    ends (bars of the file's first time signature, 4/4 when it has none or cannot be used)."""
+    signature = TimeSignature()
+    for track in midi.tracks:
+        found = next((m for m in track if m.type == "time_signature"), None)
+        if found is not None:
+            try:
+                signature = TimeSignature(found.numerator, found.denominator)
+                Pattern(ticks_per_quarter=midi.ticks_per_beat, time_signature=signature, n_bars=1)
+            except ValueError:
+                signature = TimeSignature()
+            break
+    bar = Pattern(ticks_per_quarter=midi.ticks_per_beat, time_signature=signature, n_bars=1)
+    starts, start = [], 0
+    for track in midi.tracks:
+        starts.append(start)
+        length = sum(msg.time for msg in track)
+        start += -(-length // bar.bar_ticks) * bar.bar_ticks
+    return starts
 
 
 def _too_long(midi: mido.MidiFile, n_bars: int, bar_ticks: int, tempo_us: int) -> str:
