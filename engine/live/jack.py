@@ -76,6 +76,7 @@ class JackServer:
         self.realtime = realtime
         self.name = name or f"barforge-{uuid.uuid4().hex[:8]}"
         self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None  # jackd's stdout and stderr, for a failed start
 
     @property
     def period_sec(self) -> float:
@@ -95,18 +96,25 @@ class JackServer:
         else:
             command.append("-r")
         command += ["-d", "dummy", "-r", str(self.rate), "-p", str(self.period)]
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop)
         self._process = subprocess.Popen(
             command,
             env=self.env,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         atexit.register(self.stop)  # a server left running would compete for the CPUs
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise JackError(f"jackd exited at start with status {self._process.returncode}")
+                status = self._process.returncode
+                said = self.output()
+                self.stop()
+                raise JackError(
+                    f"jackd exited at start with status {status}; it said: "
+                    + (" | ".join(said.splitlines()[-12:]) or "nothing")
+                )
             done = subprocess.run(
                 [_tool("jack_wait"), "-c"], env=self.env, capture_output=True, text=True
             )
@@ -116,18 +124,30 @@ class JackServer:
         self.stop()
         raise JackError(f"jackd did not start within {timeout:g} s")
 
+    def output(self) -> str:
+        """What jackd has written to stdout and stderr so far (this start)."""
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", errors="replace").strip()
+
     def stop(self, timeout: float = 5.0) -> None:
         process = self._process
         self._process = None
         atexit.unregister(self.stop)
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
+        log, self._log = self._log, None
         try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+            if process is None or process.poll() is not None:
+                return
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout)
+        finally:
+            if log is not None:
+                log.close()
 
     def __enter__(self) -> JackServer:
         return self.start()

@@ -38,10 +38,10 @@ ONE_NOTE = ON + OFF_AFTER_A_BEAT + END
 C4_ONE_BEAT = (Note(0, TPQ, 60, 64),)
 
 
-def read(tmp_path: Path, data: bytes, **kwargs: str) -> tuple[tuple[Note, ...], tuple[str, ...]]:
+def read(tmp_path: Path, data: bytes) -> tuple[tuple[Note, ...], tuple[str, ...]]:
     path = tmp_path / "odd.mid"
     path.write_bytes(data)
-    result = read_midi_file(path, **kwargs)
+    result = read_midi_file(path)
     notes = tuple(n for t in result.pattern.tracks for n in t.notes)
     return notes, result.warnings
 
