@@ -12,6 +12,7 @@ from engine import __version__
 from engine.data import options as data_options
 from engine.gm import program_name
 from engine.live import cli_live
+from engine.live.clock import check_bpm
 from engine.midi.files import SEQUENCES, MidiFileError, MidiImport, read_midi_file
 from engine.music import pitch_name
 
@@ -289,6 +290,19 @@ def _parser() -> argparse.ArgumentParser:
     bench_live.add_argument("--seconds", type=float, default=30.0, help="length of each run")
     bench_live.add_argument("--tracks", type=int, default=4, help="tracks of sixteenth notes")
     bench_live.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    bench_live.add_argument(
+        "--clock-bpm",
+        type=float,
+        nargs="+",
+        default=[97.0, 133.3, 171.0],
+        help="tempi of jack_midi_clock for the clock-following rows",
+    )
+    bench_live.add_argument(
+        "--clock-runs", type=int, default=10, help="runs per clock tempo (0: no clock rows)"
+    )
+    bench_live.add_argument(
+        "--clock-seconds", type=float, default=4.0, help="length of each clock-following run"
+    )
     return parser
 
 
@@ -491,7 +505,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        return live_bench.main(args.periods, args.bpm, args.seconds, args.tracks, args.json)
+        if args.clock_runs < 0 or args.clock_seconds <= 0:
+            print(
+                "barforge bench live: --clock-runs must be 0 or more, --clock-seconds above 0",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            for bpm in args.clock_bpm:
+                check_bpm(bpm)
+        except ValueError as e:
+            print(f"barforge bench live: --clock-bpm: {e}", file=sys.stderr)
+            return 2
+        return live_bench.main(
+            args.periods,
+            args.bpm,
+            args.seconds,
+            args.tracks,
+            args.json,
+            args.clock_bpm,
+            args.clock_runs,
+            args.clock_seconds,
+        )
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse forbids the rest
 
 

@@ -15,7 +15,10 @@ dense pattern (``--tracks`` tracks of sixteenth notes, each a different pitch wa
   ``jack_midi_dump``, which must also receive the sent sequence in order).
 
 Then the same once more in JACK's asynchronous mode at the first period and tempo, to show what
-that mode costs on this machine.
+that mode costs on this machine; then the clock-following rows
+(:mod:`engine.bench.clock_follow`): ``--clock-runs`` runs at each ``--clock-bpm`` following
+``jack_midi_clock``, with the p50, p90 and largest distance of the onsets from the clock's own
+grid and the runs in which nothing was heard.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import difflib
 import itertools
 import json
 import os
+import shutil
 import statistics
 import time
 from collections.abc import Sequence
@@ -31,6 +35,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from engine.bench.clock_follow import CLOCK_TOOL, ClockRow, clock_rows
 from engine.live.jack import JackServer, MidiDump, jack_installed
 from engine.live.player import Player, SentGroup
 from engine.midi.ports import MidiInput, MidiOutput, Received
@@ -165,6 +170,9 @@ def main(
     seconds: float,
     n_tracks: int,
     json_path: str | None,
+    clock_bpms: Sequence[float] = (97.0, 133.3, 171.0),
+    clock_runs: int = 10,
+    clock_seconds: float = 4.0,
 ) -> int:
     if not jack_installed():
         print("barforge bench live: JACK is not installed (Debian: apt-get install jackd2)")
@@ -182,9 +190,18 @@ def main(
         f"lost in synchronous runs: {sum(r.messages_lost for r in runs if r.sync_mode)}; "
         f"median send p50 {statistics.median(r.send_p50_ms for r in runs):.4f} ms"
     )
+    clock: list[ClockRow] = []
+    if clock_runs and shutil.which(CLOCK_TOOL):
+        clock = clock_rows(list(clock_bpms), clock_runs, clock_seconds)
+    elif clock_runs:
+        print(f"(no clock-following rows: {CLOCK_TOOL} is not installed; Debian: jack-midi-clock)")
     if json_path:
         with open(json_path, "w", encoding="utf-8") as f:
-            json.dump([asdict(r) for r in runs], f, indent=2)
+            json.dump(
+                {"runs": [asdict(r) for r in runs], "clock": [asdict(r) for r in clock]},
+                f,
+                indent=2,
+            )
     return 0
 
 

@@ -143,10 +143,18 @@ def main_live(args: argparse.Namespace) -> int:
             flush=True,
         )
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        told = False
         while deadline is None or time.monotonic() < deadline:
             if report.failed.wait(0.1):
                 print(f"{name}: {report.error}", file=sys.stderr)
                 return 1
+            if not told and player.clock_without_start:
+                told = True
+                print(
+                    "MIDI clock is arriving, but the DAW's Start came before Barforge listened: "
+                    "press Stop, then Play in the DAW.",
+                    flush=True,
+                )
         return 0
     except KeyboardInterrupt:
         return 130

@@ -7,7 +7,10 @@
 - :class:`ExternalClock` follows a DAW's MIDI clock (24 pulses per quarter note) with Start,
   Stop, Continue and Song Position Pointer. It fits a line through the arrival times of the
   last :data:`FIT_PULSES` pulses, so a tempo change is followed within half a beat, and it
-  predicts no further than the next pulse: if the DAW slows down, nothing plays early.
+  predicts no further than the next pulse: if the DAW slows down, nothing plays early. The
+  line is fitted on the MIDI system's own clock (the port's exact time stamps) and mapped to
+  :func:`time.perf_counter` through the latest estimate of how the two relate, so a better
+  estimate moves the whole line instead of bending it.
 """
 
 from __future__ import annotations
@@ -110,7 +113,11 @@ class ExternalClock:
         self.next_pulse = 0
         self._fit: deque[tuple[int, float]] = deque(maxlen=FIT_PULSES)
         self._sec_per_pulse = self._default_sec_per_pulse
-        self._intercept = 0.0
+        self._intercept = 0.0  # on the source's clock
+        self._offset = 0.0  # perf_counter seconds minus the source's clock
+        #: Pulses that arrived while the source was not known to run (no Start or Continue
+        #: seen): the clock was joined mid-song, and only the DAW's next Start can place it.
+        self.pulses_without_start = 0
 
     @property
     def bpm(self) -> float:
@@ -127,21 +134,38 @@ class ExternalClock:
         """Index of the last pulse that arrived."""
         return self.next_pulse - 1
 
-    def receive(self, status: int, data: tuple[int, ...], time_sec: float) -> ClockEvent | None:
-        """Take one realtime or Song Position message; return what it means, or None."""
+    def receive(
+        self,
+        status: int,
+        data: tuple[int, ...],
+        time_sec: float,
+        source_sec: float | None = None,
+    ) -> ClockEvent | None:
+        """Take one realtime or Song Position message; return what it means, or None.
+
+        ``time_sec`` is its arrival on the :func:`time.perf_counter` clock; ``source_sec``,
+        when given, the same moment on the MIDI system's own clock (exact between messages of
+        one port: :attr:`engine.midi.ports.Received.source_sec`).
+        """
+        if source_sec is None:
+            source_sec = time_sec
+        self._offset = time_sec - source_sec
         if status == CLOCK:
             if not self.running:
+                self.pulses_without_start += 1
                 return None
-            self._add_pulse(self.next_pulse, time_sec)
+            self._add_pulse(self.next_pulse, source_sec)
             self.next_pulse += 1
             return ClockEvent("pulse", self.last_pulse / PULSES_PER_QUARTER)
         if status == START:
             self.running = True
+            self.pulses_without_start = 0
             self.next_pulse = 0
             self._fit.clear()
             return ClockEvent("start", 0.0)
         if status == CONTINUE:
             self.running = True
+            self.pulses_without_start = 0
             self._fit.clear()
             return ClockEvent("continue", self.next_pulse / PULSES_PER_QUARTER)
         if status == STOP:
@@ -183,10 +207,11 @@ class ExternalClock:
 
     def time_of(self, beat: float) -> float:
         """Predicted time of ``beat``; meaningful up to :meth:`horizon_beat`."""
-        return self._intercept + beat * PULSES_PER_QUARTER * self._sec_per_pulse
+        return self._offset + self._intercept + beat * PULSES_PER_QUARTER * self._sec_per_pulse
 
     def beat_at(self, time_sec: float) -> float:
-        return (time_sec - self._intercept) / (self._sec_per_pulse * PULSES_PER_QUARTER)
+        source_sec = time_sec - self._offset
+        return (source_sec - self._intercept) / (self._sec_per_pulse * PULSES_PER_QUARTER)
 
 
 def _plausible(sec_per_pulse: float) -> bool:

@@ -327,8 +327,21 @@ class Player:
         self._check_pattern(pattern)
         self._call(lambda: self._submit(pattern, at))
 
+    @property
+    def clock_without_start(self) -> bool:
+        """Clock sync: a beat of MIDI clock has arrived but no Start or Continue, so the clock
+        was joined mid-song and the player waits for the DAW's next Start."""
+        external = self._external
+        return (
+            external is not None
+            and not external.running
+            and external.pulses_without_start >= mm.PULSES_PER_QUARTER
+        )
+
     def play(self) -> None:
-        """Start (or resume) playing; with clock sync, wait for the DAW's Start or Continue."""
+        """Start (or resume) playing; with clock sync, wait for the DAW's Start or Continue,
+        or, when the DAW is already playing from a Start the player heard, come in at once
+        where the DAW is."""
         self._call(self._play)
 
     def stop(self) -> None:
@@ -698,7 +711,13 @@ class Player:
             raise ValueError("there is no pattern to play: give one with set_pattern")
         if self._state == "playing" or self._state == "waiting":
             return
-        if self._external is not None:
+        external = self._external
+        if external is not None:
+            if external.running and external.has_pulse:
+                # The DAW is already playing (its Start came before this play, or before the
+                # pattern): come in at its next pulse, where the pulse count says the song is.
+                self._begin(self._pulse_tick(external.next_pulse), 0.0, resumed=True)
+                return
             self._set_state("waiting")
             return
         self._begin(self._tick, time.perf_counter() + START_LEAD_SEC, resumed=self._tick > 0)
@@ -828,7 +847,9 @@ class Player:
             status = message[0]
             if status >= 0xF0:
                 if self._external is not None:
-                    event = self._external.receive(status, tuple(message[1:]), received.time_sec)
+                    event = self._external.receive(
+                        status, tuple(message[1:]), received.time_sec, received.source_sec
+                    )
                     if event is not None:
                         self._clock_event(event)
                 continue

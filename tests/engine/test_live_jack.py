@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.bench.clock_follow import follow_once
 from engine.bench.live import inter_onset_errors
 from engine.live import messages as mm
 from engine.live.jack import JackServer, MidiDump
@@ -672,3 +673,15 @@ def test_barforge_live_generates_a_seed_and_plays_it(
     assert done.returncode == 0, done.stderr
     assert "Playing 4 bars, 4 tracks" in done.stdout
     assert "Barforge:out (jack)" in done.stdout
+
+
+def test_play_pressed_while_the_daw_plays_comes_in_on_its_clock() -> None:
+    """The player heard the DAW's Start but was not playing yet (a race at start-up, or play
+    pressed later): it comes in at once, on the clock's grid, instead of waiting for a Start
+    that already came."""
+    if not os.path.exists("/usr/bin/jack_midi_clock"):
+        pytest.skip("jack_midi_clock is not installed (Debian: apt-get install jack-midi-clock)")
+    run = follow_once(97.0, seconds=2.0, join="running")
+    assert run.onsets >= 10  # 2 s at 97 BPM hold 13 sixteenths
+    assert run.max_ms <= 2 * run.period_ms + 1.0, run
+    assert run.p90_ms <= 2.0, run

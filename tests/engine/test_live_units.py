@@ -56,6 +56,30 @@ def test_external_clock_follows_start_pulses_and_a_tempo_change_within_a_beat() 
     assert clock.time_of(3.0) == pytest.approx(t, abs=1e-9)
 
 
+def test_a_better_arrival_estimate_moves_the_line_without_bending_it() -> None:
+    # Pulses 20 ms apart on the MIDI system's clock; its offset to perf_counter is first
+    # estimated 5 ms too late (a late first poll), then corrected at pulse 6.
+    clock = ExternalClock()
+    clock.receive(mm.START, (), 100.0, 0.0)
+    for pulse in range(12):
+        source = 0.5 + pulse * 0.020
+        offset = 100.005 if pulse < 6 else 100.0
+        clock.receive(mm.CLOCK, (), source + offset, source)
+    assert clock.bpm == pytest.approx(60 / (24 * 0.020), rel=1e-9)  # the slope is exact
+    # Pulse 12 is predicted on the corrected mapping: source 0.74 s, plus 100 s.
+    assert clock.time_of(12 / 24) == pytest.approx(100.74, abs=1e-9)
+    assert clock.beat_at(100.74) == pytest.approx(12 / 24)
+
+
+def test_pulses_before_any_start_are_counted_as_a_clock_joined_mid_song() -> None:
+    clock = ExternalClock()
+    _feed(clock, 0.0, 30, 0.02)
+    assert clock.pulses_without_start == 30
+    assert not clock.running
+    clock.receive(mm.START, (), 1.0)
+    assert clock.pulses_without_start == 0
+
+
 def test_external_clock_song_position_and_continue_resume_where_the_pointer_says() -> None:
     clock = ExternalClock()
     clock.receive(mm.START, (), 0.0)
