@@ -32,9 +32,9 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # Qt offscreen (tests) and on a screen (the app); PortAudio for the audio preview.
 debs=(libglib2.0-0 libgl1 libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 libportaudio2)
 if [ "$mode" = test ]; then
-  # Live MIDI tests: a private JACK server (dummy backend), jack_midi_dump, and a MIDI clock
-  # source nobody here wrote.
-  debs+=(jackd2 jack-midi-clock)
+  # Live MIDI tests: a private JACK server (dummy backend), jack_midi_dump, a MIDI clock
+  # source nobody here wrote, and Ardour (headless, ardour7-lua) as the DAW that records.
+  debs+=(jackd2 jack-midi-clock ardour)
 fi
 if [ "$mode" = app ]; then
   debs+=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xkb1

@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: MIT
+"""A real DAW at the other end: Ardour (Debian's ``ardour``, headless through ``ardour7-lua``)
+on a private JACK server is the clock master at a tempo nobody picked and records what
+``barforge live --sync clock`` plays into one of its MIDI tracks; the recording, read back
+from the session's own MIDI file, must be the pattern, note for note, on Ardour's beats."""
+
+from __future__ import annotations
+
+import glob
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.live.jack import JackServer, jack_installed
+from engine.midi.files import read_midi_file, write_midi_file
+from engine.music import Note, Pattern, Track
+
+ARDOUR_LUA = "ardour7-lua"
+SCRIPT = Path(__file__).parent / "data" / "ardour_record.lua"
+TPQ = 480
+BPM = 123.4  # Ardour's tempo; Barforge is told nothing of it
+SECONDS = 4.0
+#: Eighth notes up a scale, one bar: note j of the song is pitch 60 + j % 8 on beat j / 2.
+NOTES = [Note(j * TPQ // 2, TPQ // 4, 60 + j, 100) for j in range(8)]
+
+
+def _wait_for(server: JackServer, suffixes: tuple[str, ...], timeout: float = 60.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ports = server.ports()
+        found = [next((p for p in ports if p.endswith(s)), None) for s in suffixes]
+        if all(found):
+            return [p for p in found if p is not None]
+        time.sleep(0.1)
+    raise AssertionError(f"Ardour's ports {suffixes} did not appear; there are {server.ports()}")
+
+
+def test_ardour_as_clock_master_records_the_pattern_on_its_beats(tmp_path: Path) -> None:
+    if shutil.which(ARDOUR_LUA) is None:
+        pytest.skip(f"{ARDOUR_LUA} is not installed (Debian: apt-get install ardour)")
+    if not jack_installed():
+        pytest.skip("JACK is not installed here (Debian: apt-get install jackd2)")
+    pattern_file = tmp_path / "scale.mid"
+    write_midi_file(
+        Pattern((Track("scale", 0, False, 0, NOTES),), n_bars=1, ticks_per_quarter=TPQ),
+        pattern_file,
+    )
+    go = tmp_path / "go"
+    with JackServer(period=64) as server:
+        ardour = subprocess.Popen(
+            [ARDOUR_LUA, str(SCRIPT), str(tmp_path / "session"), str(BPM), str(go), str(SECONDS)],
+            env=server.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        live = None
+        try:
+            clock_out, track_in = _wait_for(server, ("MIDI Clock out", "Barforge/midi_in 1"))
+            command = [sys.executable, "-m", "engine.cli", "live", "--file", str(pattern_file)]
+            command += ["--sync", "clock", "--midi-api", "jack", "--in-port", clock_out]
+            command += ["--port", track_in, "--seconds", str(SECONDS + 30)]
+            live = subprocess.Popen(
+                command,
+                env=server.env,
+                cwd=Path(__file__).resolve().parents[2],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            assert live.stdout is not None
+            assert "waiting for the DAW's Start" in live.stdout.readline()
+            go.touch()  # Ardour: record and roll
+            said, _ = ardour.communicate(timeout=60)
+        finally:
+            if live is not None:
+                live.terminate()
+                live.communicate(timeout=10)
+            if ardour.poll() is None:
+                ardour.kill()
+                ardour.communicate()
+        period_ms = server.period_sec * 1e3
+    assert ardour.returncode == 0, said
+    assert "saved" in said, said
+    takes = glob.glob(str(tmp_path / "session" / "interchange" / "*" / "midifiles" / "*.mid"))
+    assert len(takes) == 1, (takes, said)
+    take = read_midi_file(takes[0])  # Ardour's own file, read by Barforge's reader
+    recorded = [n for t in take.pattern.tracks for n in t.notes]
+    beats_per_ms = BPM / 60_000
+    tpq = take.pattern.ticks_per_quarter
+    expected = int(SECONDS * BPM / 60 * 2)  # eighth notes in the recorded seconds
+    assert expected - 2 <= len(recorded) <= expected + 1, (len(recorded), expected)
+    errors_ms = []
+    for j, note in enumerate(recorded):
+        assert note.pitch == 60 + j % 8, (j, note)  # every note, in order
+        errors_ms.append((note.start / tpq - j / 2) / beats_per_ms)
+    # Nothing can be predicted before the clock's first pulse: the first note comes a period
+    # or two after it. From then on each note lands within one period (and 1 ms) of its beat.
+    assert abs(errors_ms[0]) <= 2 * period_ms + 1.0, errors_ms
+    assert max(abs(e) for e in errors_ms[1:]) <= period_ms + 1.0, errors_ms
+    # Each note ends a sixteenth after its beat (the last one is cut by Ardour's Stop).
+    off_errors_ms = [
+        (note.end / tpq - (j / 2 + 0.25)) / beats_per_ms for j, note in enumerate(recorded[:-1])
+    ]
+    assert max(abs(e) for e in off_errors_ms) <= period_ms + 1.0, off_errors_ms
