@@ -171,6 +171,23 @@ def test_import_warnings_are_summarised(qtbot: QtBot, tmp_path: Path) -> None:
     assert window.warnings_label.toolTip() == "\n".join(window.import_warnings)
 
 
+def test_a_file_another_program_cut_short_opens_with_what_it_holds(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    # A type 0 file whose last byte is missing, with an alien chunk before its track.
+    body = b"\x00\x90\x3c\x40\x83\x60\x80\x3c\x00\x00\xff\x2f\x00"
+    data = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0" + b"XFIH\x00\x00\x00\x02hi"
+    data += b"MTrk" + len(body).to_bytes(4, "big") + body[:-1]
+    path = tmp_path / "cut.mid"
+    path.write_bytes(data)
+    window = open_window(qtbot)
+    assert window.open_file(path)
+    assert window.document.pattern.n_notes == 1
+    assert window.warnings_label.text().startswith("2 import warnings: ")
+    assert "truncated" in window.warnings_label.toolTip()
+    assert "not MIDI tracks were skipped" in window.warnings_label.toolTip()
+
+
 def test_file_without_notes(qtbot: QtBot, tmp_path: Path) -> None:
     path = tmp_path / "silence.mid"
     write_midi_file(Pattern(n_bars=2), path)
