@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.live.jack import Dumped, JackServer, MidiDump
+from engine.live.jack import Dumped, JackServer, MidiDump, Transport
 from engine.live.player import Player
 from engine.midi.ports import MidiInput, MidiOutput
 from engine.music import Note, Pattern, Track
@@ -95,22 +95,10 @@ def follow_once(bpm: float, seconds: float, join: str = "start", period: int = 6
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        transport = subprocess.Popen(
-            ["jack_transport"],
-            env=server.env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        transport = Transport(server)
         out = MidiOutput("out", api="jack", client="Barforge bench")
         source = MidiInput("in", api="jack", client="Barforge sync")
         player = Player([out], source, sync="clock", bpm=120).start()
-
-        def say(command: str) -> None:
-            assert transport.stdin is not None
-            transport.stdin.write(command + "\n")
-            transport.stdin.flush()
 
         try:
             server.wait_for_port(CLOCK_PORT)
@@ -119,18 +107,17 @@ def follow_once(bpm: float, seconds: float, join: str = "start", period: int = 6
             player.set_pattern(sixteenths_bar())
             if join == "start":
                 player.play()
-                say("play")
+                transport.say("play")
             else:
-                say("play")
+                transport.say("play")
                 time.sleep(0.5)
                 player.play()
             time.sleep(seconds)
-            say("stop")
+            transport.say("stop")
             dumped = dump.stop(settle_sec=0.3)
         finally:
             player.close()
-            say("quit")
-            transport.communicate(timeout=5)  # closes its stdin too
+            transport.close()
             clock.send_signal(signal.SIGINT)
             clock.wait(5)
             out.close()

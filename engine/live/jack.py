@@ -181,6 +181,38 @@ class JackServer:
             time.sleep(0.02)
 
 
+class Transport:
+    """``jack_transport`` on a server, driven by its commands (``play``, ``stop``,
+    ``tempo 150``, ``locate 96000``, ``master``...), as a DAW's transport would be."""
+
+    def __init__(self, server: JackServer) -> None:
+        self._process = subprocess.Popen(
+            [_tool("jack_transport")],
+            env=server.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def say(self, *commands: str) -> None:
+        assert self._process.stdin is not None
+        for command in commands:
+            self._process.stdin.write(command + "\n")
+        self._process.stdin.flush()
+
+    def close(self) -> None:
+        """Quit it (killed if it does not), closing its stdin."""
+        if self._process.poll() is None:
+            try:
+                self.say("quit")
+                self._process.communicate(timeout=5)
+                return
+            except (OSError, subprocess.TimeoutExpired):
+                self._process.kill()
+        self._process.communicate()
+
+
 @dataclass(frozen=True, slots=True)
 class Dumped:
     """One message ``jack_midi_dump`` received, at JACK frame ``frame``."""

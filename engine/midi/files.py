@@ -50,7 +50,7 @@ import mido
 
 from engine.atomic import write_bytes_atomically
 from engine.gm import program_name
-from engine.midi.repair import MAX_NUMBER, DamagedData, Unreadable, repair
+from engine.midi.repair import MAX_NUMBER, DamagedData, Unreadable, repair, varlen
 from engine.music import (
     DEFAULT_TEMPO_US,
     DRUM_CHANNEL,
@@ -433,24 +433,13 @@ def _split_tracks(
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _varlen(value: int) -> bytes:
-    """MIDI's variable-length quantity: 7 bits a byte, most significant first."""
-    out = bytearray((value & 0x7F,))
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    out.reverse()
-    return bytes(out)
-
-
 def _chunk(kind: bytes, body: bytes | bytearray) -> bytes:
     return kind + len(body).to_bytes(4, "big") + bytes(body)
 
 
 def _track_chunk(track: Track, length: int) -> bytes:
     name = track.name.encode("utf-8")
-    body = bytearray(b"\x00\xff\x03" + _varlen(len(name)) + name)
+    body = bytearray(b"\x00\xff\x03" + varlen(len(name)) + name)
     body += bytes((0, 0xC0 | track.channel, track.program))
     # Sort key: tick, then offs (0) before ons (1), then pitch.
     events = [(n.end, 0, n.pitch, 0) for n in track.notes]
@@ -463,11 +452,11 @@ def _track_chunk(track: Track, length: int) -> bytes:
         delta = tick - now
         encoded = deltas.get(delta)
         if encoded is None:
-            encoded = deltas[delta] = _varlen(delta)
+            encoded = deltas[delta] = varlen(delta)
         body += encoded
         body += bytes((on if is_on else off, pitch, velocity))
         now = tick
-    body += _varlen(length - now) + b"\xff\x2f\x00"
+    body += varlen(length - now) + b"\xff\x2f\x00"
     return _chunk(b"MTrk", body)
 
 
@@ -490,7 +479,7 @@ def midi_file_bytes(pattern: Pattern) -> bytes:
         + bytes((ts.numerator, ts.denominator.bit_length() - 1, 24, 8))
         + b"\x00\xff\x51\x03"
         + pattern.tempo_us.to_bytes(3, "big")
-        + _varlen(length)
+        + varlen(length)
         + b"\xff\x2f\x00"
     )
     header = (1).to_bytes(2, "big") + (len(pattern.tracks) + 1).to_bytes(2, "big")

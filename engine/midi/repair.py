@@ -90,7 +90,8 @@ def _number(data: bytes, pos: int, end: int) -> tuple[int | None, int]:
     return None, pos
 
 
-def _varlen(value: int) -> bytes:
+def varlen(value: int) -> bytes:
+    """MIDI's variable-length quantity: 7 bits a byte, most significant first."""
     out = bytearray((value & 0x7F,))
     value >>= 7
     while value:
@@ -182,7 +183,7 @@ class _Track:
                     self.truncated = True
                     return
                 if self.build:
-                    self.out += _varlen(self.pending) + data[pos : body + length]
+                    self.out += varlen(self.pending) + data[pos : body + length]
                 self.pending = 0
                 self.n_events += 1
                 self.pos = body + length
@@ -217,7 +218,7 @@ class _Track:
                 self.repairs["data bytes above 127, clipped to 127"] += high
                 values = bytes(min(v, 0x7F) for v in values)
             if self.build:
-                self.out += _varlen(self.pending) + bytes((event,)) + values
+                self.out += varlen(self.pending) + bytes((event,)) + values
             self.pending = 0
             self.n_events += 1
             self.pos = first + n_data
@@ -225,7 +226,7 @@ class _Track:
     def chunk(self) -> bytes:
         body = bytes(self.out)
         if not self.ended:  # at the time of the last delta read, when the file was cut there
-            body += _varlen(self.pending) + _END_OF_TRACK
+            body += varlen(self.pending) + _END_OF_TRACK
         return b"MTrk" + len(body).to_bytes(4, "big") + body
 
 

@@ -20,7 +20,7 @@ import pytest
 from engine.bench.clock_follow import follow_once
 from engine.bench.live import inter_onset_errors
 from engine.live import messages as mm
-from engine.live.jack import JackServer, MidiDump
+from engine.live.jack import JackServer, MidiDump, Transport
 from engine.live.player import Player, PlayerListener
 from engine.midi.files import write_midi_file
 from engine.midi.ports import MidiInput, MidiOutput, PortLostError, Received
@@ -472,24 +472,6 @@ def test_barforge_panic_releases_every_key_on_every_channel(jack_server: JackSer
     assert mm.note_off(15, 127) in heard
 
 
-def _transport(server: JackServer) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        ["jack_transport"],
-        env=server.env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
-def _say(transport: subprocess.Popen[str], *commands: str) -> None:
-    assert transport.stdin is not None
-    for command in commands:
-        transport.stdin.write(command + "\n")
-    transport.stdin.flush()
-
-
 def test_clock_sync_follows_a_real_external_clock_through_a_tempo_change(
     jack_server: JackServer, output: MidiOutput
 ) -> None:
@@ -503,7 +485,7 @@ def test_clock_sync_follows_a_real_external_clock_through_a_tempo_change(
     )
     source = MidiInput("in", api="jack", client="Barforge sync")
     check = MidiInput("in", api="jack", client="sync-check")  # hears the clock and the notes
-    transport = _transport(jack_server)
+    transport = Transport(jack_server)
     beats = [Note(b * TPQ, TPQ // 4, 60 + b, 100) for b in range(16)]
     player = Player([output], source, sync="clock", bpm=120, log_sent=True).start()
     heard: list[Received] = []
@@ -515,22 +497,21 @@ def test_clock_sync_follows_a_real_external_clock_through_a_tempo_change(
         player.set_pattern(_pattern([Track("beat", 0, channel=0, notes=beats)], n_bars=4))
         player.play()
         assert player.state == "waiting"
-        _say(transport, "master", "tempo 120", "play")
+        transport.say("master", "tempo 120", "play")
         heard += _collect(check, 2.6)
-        _say(transport, "tempo 150")
+        transport.say("tempo 150")
         heard += _collect(check, 2.6)
         player_tempo = player.tempo_log()
-        _say(transport, "stop")
+        transport.say("stop")
         heard += _collect(check, 0.4)
         stopped_state = player.state
-        _say(transport, "locate 96000", "play")  # Song Position Pointer, then Continue
+        transport.say("locate 96000", "play")  # Song Position Pointer, then Continue
         heard += _collect(check, 1.0)
-        _say(transport, "stop", "quit")
+        transport.say("stop", "quit")
         heard += _collect(check, 0.3)
     finally:
         player.close()
-        transport.kill()
-        transport.communicate()
+        transport.close()
         clock.send_signal(signal.SIGINT)
         clock.wait(5)
         source.close()
