@@ -43,6 +43,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.atomic import write_bytes_atomically
+from engine.generation.harmony import (
+    HarmonyStats,
+    harmony_bias,
+    harmony_from_dict,
+    harmony_problems,
+)
 from engine.pianoroll import PhraseSpec
 
 FloatArray = NDArray[np.float64]
@@ -57,9 +63,10 @@ BEAM = 4
 #: File of a model folder that holds the voice decoding.
 DECODING_FILE = "decoding.json"
 FORMAT = "barforge-decoding"
-FORMAT_VERSION = 2
-#: Versions :func:`load_voices` reads (version 1 had no ``sound_bias``: 0 for every voice).
-READS_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: Versions :func:`load_voices` reads (version 1 had no ``sound_bias``: 0 for every voice;
+#: versions 1 and 2 had no ``harmony``: each voice decoded on its own).
+READS_VERSIONS = (1, 2, 3)
 #: A track is a voice when at most this share of its sounding steps hold more than one pitch.
 MAX_CHORD_SHARE = 0.01
 #: Added to every count before the logarithm, so nothing the data never showed is impossible.
@@ -98,6 +105,7 @@ class VoiceStats:
     weight: tuple[float, ...] = ()
     onset_weight: tuple[float, ...] = ()
     sound_bias: tuple[float, ...] = ()
+    harmony: HarmonyStats | None = None
 
     def with_weights(
         self,
@@ -136,7 +144,17 @@ class VoiceStats:
             "weight": list(self.weight),
             "onset_weight": list(self.onset_weight),
             "sound_bias": list(self.sound_bias),
+            "harmony": None if self.harmony is None else self.harmony.to_dict(),
         }
+
+    def with_harmony(self, harmony: HarmonyStats | None) -> VoiceStats:
+        """The same voices, leaning on ``harmony`` (None: each voice on its own)."""
+        if harmony is not None and harmony.tracks != self.tracks:
+            raise ValueError(
+                f"the harmony was learned for tracks {list(harmony.tracks)}, "
+                f"the voices are {list(self.tracks)}"
+            )
+        return dataclasses.replace(self, harmony=harmony)
 
 
 def _log(counts: Any) -> FloatArray:
@@ -219,9 +237,12 @@ def _decode_rows(
     stats: VoiceStats,
     voice: NDArray[np.int64],
     cut: float,
+    lean: NDArray[Any] | None = None,
 ) -> tuple[BoolArray, BoolArray]:
     """Viterbi over ``(rows, steps, n_pitches)`` logits; row ``r`` is a line of the voice
-    ``voice[r]`` (an index into ``stats.tracks``)."""
+    ``voice[r]`` (an index into ``stats.tracks``). ``lean`` (same shape), the
+    harmony's term, is added to the frame logits of the candidates, which are still the
+    pitches the generator itself rates highest (the harmony chooses among them)."""
     rows, steps, p = frame_logits.shape
     k = min(BEAM, p)
     f32 = np.float32
@@ -232,6 +253,8 @@ def _decode_rows(
     every = np.arange(rows)
     cand = np.argpartition(-frame_logits, k - 1, axis=-1)[..., :k]  # (rows, steps, k)
     f = np.take_along_axis(frame_logits, cand, -1).astype(f32) + bias
+    if lean is not None:
+        f += np.take_along_axis(lean, cand, -1).astype(f32)
     o = np.take_along_axis(onset_logits, cand, -1).astype(f32)
     n_states = 2 * k + 1  # struck 0..k-1, held k..2k-1, rest 2k
     emission = np.empty((rows, steps, n_states), dtype=f32)
@@ -325,11 +348,18 @@ def decode_voices(
     voice = np.repeat(np.arange(len(tracks)), n_lines)
     fl = by_voice.reshape(-1, b * s, p)
     ol = np.moveaxis(onset_logits[..., tracks, :, :, :], -4, 0).reshape(-1, b * s, p)
+    lean = None
+    if stats.harmony is not None and stats.harmony.active:
+        phrases = fl.reshape(len(tracks), n_lines, b * s, p).transpose(1, 0, 2, 3)
+        lean = harmony_bias(phrases, stats.harmony).transpose(1, 0, 2, 3).reshape(fl.shape)
     out_f = np.empty(fl.shape, dtype=np.bool_)
     out_o = np.empty(fl.shape, dtype=np.bool_)
     for first in range(0, len(fl), _ROWS):
         part = slice(first, first + _ROWS)
-        out_f[part], out_o[part] = _decode_rows(fl[part], ol[part], stats, voice[part], cut)
+        out_f[part], out_o[part] = _decode_rows(
+            fl[part], ol[part], stats, voice[part], cut,
+            None if lean is None else lean[part],
+        )  # fmt: skip
     shape = (len(tracks), *lead, b, s, p)
     frames[..., tracks, :, :, :] = np.moveaxis(out_f.reshape(shape), 0, -4)
     onsets[..., tracks, :, :, :] = np.moveaxis(out_o.reshape(shape), 0, -4)
@@ -392,6 +422,8 @@ def load_voices(folder: str | os.PathLike[str], spec: PhraseSpec) -> VoiceStats 
         problems.append(
             f"sound_bias must be a number per voice track, got {list(stats.sound_bias)}"
         )
+    if stats.harmony is not None:
+        problems += harmony_problems(stats.harmony, stats.tracks, spec)
     if problems:
         raise DecodingError(f"{path}: {'; '.join(problems)}")
     return stats
@@ -427,4 +459,13 @@ def _stats_from(data: dict[str, Any]) -> VoiceStats:
         onset_weight=tuple(float(v) for v in data["onset_weight"]),
         # Version 1 files have none: no bias.
         sound_bias=tuple(float(v) for v in data.get("sound_bias", [0.0] * n)),
+        # Versions 1 and 2 have none.
+        harmony=None if data.get("harmony") is None else _harmony_from(data["harmony"]),
     )
+
+
+def _harmony_from(data: Any) -> HarmonyStats:
+    try:
+        return harmony_from_dict(data)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"harmony: {e!r}") from None

@@ -16,7 +16,7 @@ from engine.cli import main
 from engine.data.store import PhraseDataset
 from engine.gan.checkpoint import load_checkpoint
 from engine.gan.config import TrainConfig
-from engine.gan.pick import TOLERANCES, VOICE_WEIGHTS, checkpoints, compare
+from engine.gan.pick import HARMONY_WEIGHTS, TOLERANCES, VOICE_WEIGHTS, checkpoints, compare
 from engine.gan.train import train
 from engine.generation.voices import load_voices
 from engine.metrics import evaluate
@@ -102,7 +102,9 @@ def test_pick_exports_the_best_checkpoint_without_its_critic(
     assert set(first["features"]) >= {"length_shares", "restrike", "ioi", "interval", "qn"}
     assert set(first["against_real"]) == {"tv", "oa", "kl"}
     assert len(record["real_listening"]["restrike"]) == 5
-    tried = {row["decoding"]: row["mean_error"] for row in record["decoding"]["tried"]}
+    tried = {
+        row["decoding"]: row["mean_error"] for row in record["decoding"]["tried"] if row["eligible"]
+    }
     assert record["decoding"]["chosen"] == min(tried, key=lambda k: tried[k])
     assert "threshold 0.5" in tried
     voices = load_voices(out, PhraseDataset.load(dataset).spec)
@@ -113,6 +115,9 @@ def test_pick_exports_the_best_checkpoint_without_its_critic(
         assert voices.tracks  # the lead and the bass are one note at a time
         chosen = zip(voices.weight, voices.onset_weight, voices.sound_bias, strict=True)
         assert all(weights in VOICE_WEIGHTS for weights in chosen)
+        if voices.harmony is not None:  # the voices lean on one harmony
+            assert voices.harmony.tracks == voices.tracks
+            assert all(w in HARMONY_WEIGHTS for w in voices.harmony.weight)
     exported = load_checkpoint(out, with_critic=False)
     source = load_checkpoint(tmp_path / "run" / "checkpoints" / record["chosen"])
     assert exported.config == source.config

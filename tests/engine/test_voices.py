@@ -168,11 +168,11 @@ def test_decoding_files_round_trip_and_bad_ones_name_the_reason(tmp_path: Path) 
     with pytest.raises(DecodingError, match="sound_bias must be a number"):
         load_voices(tmp_path, spec)
     document["voices"]["sound_bias"] = [0.0]
-    document["format_version"] = 3
+    document["format_version"] = 4
     path.write_text(json.dumps(document))
-    with pytest.raises(DecodingError, match="format_version 3; this Barforge reads 1, 2"):
+    with pytest.raises(DecodingError, match="format_version 4; this Barforge reads 1, 2, 3"):
         load_voices(tmp_path, spec)
-    document["format_version"] = 2
+    document["format_version"] = 3
     del document["voices"]["hold"]
     path.write_text(json.dumps(document))
     with pytest.raises(DecodingError, match=r"voices are malformed.*hold"):
@@ -191,7 +191,7 @@ def test_version_1_files_decode_with_no_sound_bias(tmp_path: Path) -> None:
     save_voices(tmp_path, stats)
     path = tmp_path / DECODING_FILE
     document = json.loads(path.read_text())
-    assert document["format_version"] == 2
+    assert document["format_version"] == 3
     document["format_version"] = 1
     del document["voices"]["sound_bias"]
     path.write_text(json.dumps(document))
