@@ -206,8 +206,18 @@ def real_listening(dataset: PhraseDataset, seed: int = 0) -> tuple[Listening, No
     return Listening(whole, compare_features(whole, whole, intra)), intra
 
 
-def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | None = None) -> int:
-    """Score every checkpoint of ``run``; export the best to ``out`` (when given)."""
+def main(
+    data: str,
+    run: str,
+    out: str | None,
+    n: int,
+    seed: int,
+    device: str | None = None,
+    harmony: bool = False,
+) -> int:
+    """Score every checkpoint of ``run``; export the best to ``out`` (when given). With
+    ``harmony``, the decoding tuned on the best one may lean on one harmony
+    (:mod:`engine.generation.harmony`)."""
     from engine.gan.checkpoint import load_checkpoint, save_checkpoint
     from engine.gan.sample import decode_logits, sample_logits
 
@@ -216,7 +226,11 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
     real_notes, intra = real_listening(dataset)
     train_frames, train_onsets = dataset.rolls(dataset.indices("train"))
     voices = learn_voices(train_frames, train_onsets, dataset.spec)
-    harmony = learn_harmony(train_frames, dataset.spec, voices.tracks) if voices.tracks else None
+    chords = (
+        learn_harmony(train_frames, dataset.spec, voices.tracks)
+        if harmony and voices.tracks
+        else None
+    )
 
     def measure(frames: NDArray[np.bool_], onsets: NDArray[np.bool_]) -> Measured:
         notes = listening(frames, onsets, dataset.spec, real_notes.features, intra)
@@ -255,9 +269,7 @@ def main(data: str, run: str, out: str | None, n: int, seed: int, device: str | 
     print(f"best: {best['checkpoint']} (mean error {best['mean_error']:.3f})")
     source = Path(run) / "checkpoints" / best["checkpoint"]
     assert best_logits is not None  # checkpoints() found at least one
-    tuning = _tune_voices(
-        *best_logits, dataset.spec, voices, lambda f, o: measure(f, o)[0], harmony
-    )
+    tuning = _tune_voices(*best_logits, dataset.spec, voices, lambda f, o: measure(f, o)[0], chords)
     chosen_voices = min((t for t in tuning if t["eligible"]), key=lambda t: t["mean_error"])
     for row in tuning:
         mark = "  <- chosen" if row is chosen_voices else ""
@@ -351,6 +363,11 @@ def _tune_weights(
     return voices.with_weights(weights, onset_weights, biases)
 
 
+def _keeps(met: dict[str, bool], base: dict[str, bool]) -> bool:
+    """Whether every target met in ``base`` is met in ``met`` too."""
+    return all(met[key] for key, ok in base.items() if ok)
+
+
 def _tune_harmony(
     frame_logits: NDArray[np.float32],
     onset_logits: NDArray[np.float32],
@@ -358,27 +375,29 @@ def _tune_harmony(
     voices: VoiceStats,
     harmony: HarmonyStats,
     score: Callable[[NDArray[np.bool_], NDArray[np.bool_]], Comparison],
-) -> tuple[HarmonyStats, float]:
+) -> HarmonyStats:
     """The harmony weights (from :data:`HARMONY_WEIGHTS`, per voice track) with the lowest
-    mean error, TD included, by coordinate search from all 0; and that error."""
+    mean error, TD included, among those that keep every target ``voices`` meets alone;
+    found by coordinate search from all 0 (off)."""
     from engine.gan.sample import decode_logits
 
-    def error(weights: list[float]) -> float:
+    def result(weights: list[float]) -> Comparison:
         stats = voices.with_harmony(harmony.with_weight(weights))
-        return score(*decode_logits(frame_logits, onset_logits, spec, stats)).mean_error
+        return score(*decode_logits(frame_logits, onset_logits, spec, stats))
 
     weights = [0.0] * len(voices.tracks)
-    lowest = error(weights)
+    base = result(weights)
+    lowest = base.mean_error
     for _ in range(HARMONY_ROUNDS):
         for i in range(len(weights)):
             for w in HARMONY_WEIGHTS:
                 if w == weights[i]:
                     continue
                 trial = [*weights[:i], w, *weights[i + 1 :]]
-                e = error(trial)
-                if e < lowest:
-                    lowest, weights = e, trial
-    return harmony.with_weight(weights), lowest
+                got = result(trial)
+                if got.mean_error < lowest and _keeps(got.targets_met, base.targets_met):
+                    lowest, weights = got.mean_error, trial
+    return harmony.with_weight(weights)
 
 
 def _tune_voices(
@@ -393,8 +412,9 @@ def _tune_voices(
     each voice track's weights chosen from :data:`VOICE_WEIGHTS` by that track's own error
     (tracks are searched independently, so each can be tuned on its own), and, with
     ``harmony``, with the voices leaning on one harmony: its weights found by
-    :func:`_tune_harmony`, then the voice weights tuned again under it. Each row's ``stats``
-    is the decoding to save (None: the threshold)."""
+    :func:`_tune_harmony`, then with the voice weights tuned again under it. Each row's
+    ``stats`` is the decoding to save (None: the threshold); a harmony row is ``eligible``
+    only when it keeps every target the plain voices meet."""
     from engine.gan.sample import decode_logits
 
     def describe(stats: VoiceStats) -> str:
@@ -423,16 +443,17 @@ def _tune_voices(
     tuned = _tune_weights(frame_logits, onset_logits, spec, voices, score)
     rows.append(row(tuned))
     if harmony is not None:
-        leaning, _ = _tune_harmony(frame_logits, onset_logits, spec, tuned, harmony, score)
+        leaning = _tune_harmony(frame_logits, onset_logits, spec, tuned, harmony, score)
         if leaning.active:
+            rows.append(row(tuned.with_harmony(leaning)))
             again = _tune_weights(
                 frame_logits, onset_logits, spec, tuned.with_harmony(leaning), score
             )
             rows.append(row(again))
             # The harmony may lower the mean error by trading a target that holds without it
             # (say, the bass's notes per bar) for a closer TD: then it is not chosen.
-            kept = rows[1]["targets_met"]
-            rows[-1]["eligible"] = all(rows[-1]["targets_met"][k] for k, ok in kept.items() if ok)
+            for leaning_row in rows[2:]:
+                leaning_row["eligible"] = _keeps(leaning_row["targets_met"], rows[1]["targets_met"])
     return rows
 
 

@@ -16,15 +16,20 @@ harmony, beat by beat. This module finds one and hands it to the voice search:
    the next beat (``change``: the next quality and the root's step up, 0-11 semitones).
 2. :func:`chord_path` finds, per phrase, the chord sequence that maximises
    ``sum over beats of (log P(quality) at the first beat, or log P(change) after it)
-   + sum over voices and pitch classes of chroma * tone``, where a voice's ``chroma`` on a
-   beat is the mean over its steps of the generator's frame probabilities folded onto the 12
-   pitch classes (each step's probabilities scaled to sum to at most 1: one voice, one
+   + sum over voices, steps of the beat and pitch classes of chroma * tone / steps_per_beat``
+   (``tone`` at that step's position in the beat), where a voice's ``chroma`` at a step is
+   the generator's frame probabilities of its candidate pitches (the ones the voice search
+   keeps) folded onto the 12 pitch classes and scaled to sum to at most 1 (one voice, one
    pitch). Exact Viterbi over ``12 * len(QUALITIES)`` chords per beat.
-3. :func:`harmony_bias` turns the path into a term added to each voice's frame logits:
-   ``weight[voice] * clip(tone[voice, quality, pitch class - root] + log 12, -CLIP, CLIP)``,
-   the pointwise mutual information of the pitch class and the chord (positive on the tones
-   the voice sounds under that chord more often than at random, negative on the others).
-   ``weight`` is tuned on validation phrases by ``barforge pick``; 0 leaves the voices alone.
+3. :func:`harmony_lean` turns the path into a term added to each candidate's frame logit:
+   ``weight[voice] * clip(tone[voice, quality, position, pitch class - root] + log 12,
+   -PENALTY, BONUS)``, the pointwise mutual information of the pitch class and the chord
+   (positive on the tones the voice sounds under that chord more often than at random,
+   negative on the others); a candidate more than :data:`WINDOW` semitones from the
+   probability-weighted mean of the candidates keeps only the negative part, so the harmony
+   picks the pitch class and the generator the octave (without it, voices leapt an octave to
+   reach a chord tone). ``weight`` is tuned on validation phrases by ``barforge pick``; 0
+   leaves the voice alone.
 
 numpy only.
 """
@@ -55,9 +60,10 @@ QUALITIES: dict[str, tuple[int, ...]] = {
 #: What a chord tone that does not sound costs the chord when labelling a beat (in shares of
 #: the beat's sound), so that a seventh chord is named only where its seventh sounds.
 MISSING_TONE = 0.1
-#: The bias is the pointwise mutual information clipped to +-CLIP (a pitch class the data
-#: never showed under a chord is unlikely, not impossible).
-CLIP = 3.0
+#: The bias is the pointwise mutual information clipped to -PENALTY..BONUS (a pitch class
+#: the data never showed under a chord is unlikely, not impossible).
+PENALTY = 3.0
+BONUS = 3.0
 #: Semitones either side of the generator's pitch for the voice within which the harmony's
 #: bonus applies (an octave in all, so each pitch class once).
 WINDOW = 6
@@ -221,11 +227,12 @@ def _rolled_tone(stats: HarmonyStats) -> FloatArray:
 
 @dataclass(frozen=True)
 class _Tables:
-    """What the search needs of one :class:`HarmonyStats`, as float32 arrays."""
+    """What the search needs of one :class:`HarmonyStats`, as arrays (the chord search in
+    float64, whose argmax numpy runs several times faster than float32's)."""
 
-    emission: NDArray[np.float32]  # (V * spb * 12, chords): chroma -> log likelihood
-    first: NDArray[np.float32]  # (chords,): log P(chord) on the first beat
-    change: NDArray[np.float32]  # (chords, chords): log P(next chord | chord)
+    emission: FloatArray  # (V * spb * 12, chords): chroma -> log likelihood
+    first: FloatArray  # (chords,): log P(chord) on the first beat
+    into: FloatArray  # (1, next chord, chord): log P(next chord | chord)
     bias: NDArray[np.float32]  # (V, chords, spb, n_pitches): the weighted, clipped PMI
 
 
@@ -239,32 +246,30 @@ def _tables(stats: HarmonyStats, n_pitches: int) -> _Tables:
     for r in range(12):
         for r2 in range(12):
             full[r * q : (r + 1) * q, r2 * q : (r2 + 1) * q] = change[:, :, (r2 - r) % 12]
-    pmi = (
-        np.clip(rolled + math.log(12), -CLIP, CLIP) * np.asarray(stats.weight)[:, None, None, None]
-    )
+    weight = np.asarray(stats.weight)[:, None, None, None]
+    pmi = np.clip(rolled + math.log(12), -PENALTY, BONUS) * weight
     f32 = np.float32
     return _Tables(
-        emission=(rolled.transpose(0, 2, 3, 1).reshape(v * spb * 12, chords) / spb).astype(f32),
-        first=(np.tile(np.asarray(stats.quality), 12) - math.log(12)).astype(f32),
-        change=full.astype(f32),
+        emission=rolled.transpose(0, 2, 3, 1).reshape(v * spb * 12, chords) / spb,
+        first=np.tile(np.asarray(stats.quality), 12) - math.log(12),
+        into=np.ascontiguousarray(full.T[None]),
         bias=pmi[..., _pitch_classes(stats.lowest_pitch, n_pitches)].astype(f32),
     )
 
 
-def _path(probs: NDArray[np.float32], stats: HarmonyStats, tables: _Tables) -> NDArray[np.intp]:
-    rows, v, steps, _ = probs.shape
+def _path(chroma: NDArray[Any], stats: HarmonyStats, tables: _Tables) -> NDArray[np.intp]:
+    """Viterbi over the chords for voice chroma ``(rows, V, steps, 12)``."""
+    rows, v, steps, _ = chroma.shape
     spb = stats.steps_per_beat
     beats = steps // spb
-    share = probs / np.maximum(probs.sum(axis=-1, keepdims=True), np.float32(1.0))
-    chroma = _fold(share, stats.lowest_pitch)  # (rows, V, steps, 12)
     by_beat = chroma.reshape(rows, v, beats, spb * 12).transpose(0, 2, 1, 3)
-    emission = by_beat.reshape(rows, beats, v * spb * 12) @ tables.emission  # (rows, beats, K)
+    emission = by_beat.reshape(rows, beats, v * spb * 12).astype(np.float64) @ tables.emission
     score = emission[:, 0] + tables.first
     back = np.empty((beats, rows, len(tables.first)), dtype=np.intp)
     for beat in range(1, beats):
-        total = score[:, :, None] + tables.change[None]
-        back[beat] = total.argmax(axis=1)
-        score = np.take_along_axis(total, back[beat][:, None, :], 1)[:, 0] + emission[:, beat]
+        total = score[:, None, :] + tables.into  # (rows, next chord, chord)
+        back[beat] = total.argmax(axis=2)
+        score = np.take_along_axis(total, back[beat][:, :, None], 2)[..., 0] + emission[:, beat]
     path = np.empty((rows, beats), dtype=np.intp)
     path[:, -1] = score.argmax(axis=1)
     every = np.arange(rows)
@@ -273,29 +278,49 @@ def _path(probs: NDArray[np.float32], stats: HarmonyStats, tables: _Tables) -> N
     return path
 
 
-def chord_path(voice_logits: NDArray[Any], stats: HarmonyStats) -> NDArray[np.intp]:
-    """The most likely chord of each beat, ``(rows, n_beats)``, for frame logits
-    ``(rows, n_voices, n_steps, n_pitches)`` of the voice tracks (``stats.tracks`` order)."""
-    return _path(_sigmoid(voice_logits), stats, _tables(stats, voice_logits.shape[-1]))
+def _candidate_chroma(
+    probs: NDArray[np.float32], cand: NDArray[Any], lowest_pitch: int, n_pitches: int
+) -> NDArray[np.float32]:
+    """``(rows, V, steps, 12)`` from the candidates' probabilities ``(rows, V, steps, k)``,
+    each step's scaled to sum to at most 1 (one voice, one pitch)."""
+    share = probs / np.maximum(probs.sum(axis=-1, keepdims=True), np.float32(1.0))
+    one_hot = (_pitch_classes(lowest_pitch, n_pitches)[:, None] == np.arange(12)).astype(np.float32)
+    out: NDArray[np.float32] = np.einsum("...k,...kc->...c", share, one_hot[cand])
+    return out
 
 
-def harmony_bias(voice_logits: NDArray[Any], stats: HarmonyStats) -> NDArray[np.float32]:
-    """The term to add to frame logits ``(rows, n_voices, n_steps, n_pitches)`` of the voice
-    tracks so that each voice leans towards the beat's chord (same shape, float32)."""
-    rows, v, steps, p = voice_logits.shape
-    tables = _tables(stats, p)
-    probs = _sigmoid(voice_logits)
-    path = _path(probs, stats, tables)  # (rows, beats)
-    picked = tables.bias[np.arange(v)[None, :, None], path[:, None, :]]  # (rows, V, beats, spb, p)
-    picked = picked.reshape(rows, v, steps, p)
-    # The harmony chooses the pitch class, the generator the octave: a pitch further than
+def chord_path(
+    cand_logits: NDArray[Any], cand: NDArray[Any], stats: HarmonyStats, n_pitches: int
+) -> NDArray[np.intp]:
+    """The most likely chord of each beat, ``(rows, n_beats)``, from the frame logits
+    ``(rows, n_voices, n_steps, k)`` of each voice's ``k`` candidate pitches ``cand`` (pitch
+    indices, same shape; voices in ``stats.tracks`` order) of a model of ``n_pitches``."""
+    probs = _sigmoid(cand_logits)
+    chroma = _candidate_chroma(probs, cand, stats.lowest_pitch, n_pitches)
+    return _path(chroma, stats, _tables(stats, n_pitches))
+
+
+def harmony_lean(
+    cand_logits: NDArray[Any], cand: NDArray[Any], stats: HarmonyStats, n_pitches: int
+) -> NDArray[np.float32]:
+    """The term to add to the candidates' frame logits (shapes as for :func:`chord_path`)
+    so that each voice leans towards the beat's chord."""
+    _, v, steps, _ = cand_logits.shape
+    tables = _tables(stats, n_pitches)
+    probs = _sigmoid(cand_logits)
+    path = _path(_candidate_chroma(probs, cand, stats.lowest_pitch, n_pitches), stats, tables)
+    spb = stats.steps_per_beat
+    chord = path[:, None, np.arange(steps) // spb, None]  # (rows, 1, steps, 1)
+    position = (np.arange(steps) % spb)[None, None, :, None]
+    out = tables.bias[np.arange(v)[None, :, None, None], chord, position, cand]
+    # The harmony chooses the pitch class, the generator the octave: a candidate further than
     # WINDOW semitones from where the generator's probabilities put the voice (their mean)
     # gets no bonus, only its penalty.
-    index = np.arange(p, dtype=np.float32)
-    centre = (probs @ index) / np.maximum(probs.sum(axis=-1), np.float32(1e-6))
-    far = np.abs(index - centre[..., None]) > WINDOW
-    out: NDArray[np.float32] = np.where(far, np.minimum(picked, np.float32(0.0)), picked)
-    return out
+    centre = (probs * cand).sum(axis=-1) / np.maximum(probs.sum(axis=-1), np.float32(1e-6))
+    far = np.abs(cand - centre[..., None]) > WINDOW
+    np.minimum(out, np.float32(0.0), out=out, where=far)
+    result: NDArray[np.float32] = out
+    return result
 
 
 def harmony_from_dict(data: dict[str, Any]) -> HarmonyStats:

@@ -45,8 +45,8 @@ from numpy.typing import NDArray
 from engine.atomic import write_bytes_atomically
 from engine.generation.harmony import (
     HarmonyStats,
-    harmony_bias,
     harmony_from_dict,
+    harmony_lean,
     harmony_problems,
 )
 from engine.pianoroll import PhraseSpec
@@ -237,12 +237,12 @@ def _decode_rows(
     stats: VoiceStats,
     voice: NDArray[np.int64],
     cut: float,
-    lean: NDArray[Any] | None = None,
+    harmony: tuple[NDArray[Any], NDArray[Any]] | None = None,
 ) -> tuple[BoolArray, BoolArray]:
     """Viterbi over ``(rows, steps, n_pitches)`` logits; row ``r`` is a line of the voice
-    ``voice[r]`` (an index into ``stats.tracks``). ``lean`` (same shape), the
-    harmony's term, is added to the frame logits of the candidates, which are still the
-    pitches the generator itself rates highest (the harmony chooses among them)."""
+    ``voice[r]`` (an index into ``stats.tracks``). ``harmony``: the candidate pitches
+    ``(rows, steps, BEAM)`` (still those the generator rates highest) and the harmony's term
+    for each, added to their frame logits (the harmony chooses among them)."""
     rows, steps, p = frame_logits.shape
     k = min(BEAM, p)
     f32 = np.float32
@@ -251,10 +251,12 @@ def _decode_rows(
     sound_bias = stats.sound_bias or (0.0,) * len(stats.tracks)
     bias = np.asarray(sound_bias, dtype=f32)[voice][:, None, None] - f32(cut)
     every = np.arange(rows)
-    cand = np.argpartition(-frame_logits, k - 1, axis=-1)[..., :k]  # (rows, steps, k)
-    f = np.take_along_axis(frame_logits, cand, -1).astype(f32) + bias
-    if lean is not None:
-        f += np.take_along_axis(lean, cand, -1).astype(f32)
+    if harmony is None:
+        cand = _candidates(frame_logits)  # (rows, steps, k)
+        f = np.take_along_axis(frame_logits, cand, -1).astype(f32) + bias
+    else:
+        cand, lean = harmony
+        f = np.take_along_axis(frame_logits, cand, -1).astype(f32) + bias + lean
     o = np.take_along_axis(onset_logits, cand, -1).astype(f32)
     n_states = 2 * k + 1  # struck 0..k-1, held k..2k-1, rest 2k
     emission = np.empty((rows, steps, n_states), dtype=f32)
@@ -316,6 +318,13 @@ def _decode_rows(
     return frames, onsets
 
 
+def _candidates(frame_logits: NDArray[Any]) -> NDArray[np.intp]:
+    """The :data:`BEAM` pitches with the highest logits at each step (last axis)."""
+    k = min(BEAM, frame_logits.shape[-1])
+    out: NDArray[np.intp] = np.argpartition(-frame_logits, k - 1, axis=-1)[..., :k]
+    return out
+
+
 #: Rows decoded at once (bounds the memory of the transition tables).
 _ROWS = 256
 
@@ -348,17 +357,25 @@ def decode_voices(
     voice = np.repeat(np.arange(len(tracks)), n_lines)
     fl = by_voice.reshape(-1, b * s, p)
     ol = np.moveaxis(onset_logits[..., tracks, :, :, :], -4, 0).reshape(-1, b * s, p)
-    lean = None
+    harmony = None
     if stats.harmony is not None and stats.harmony.active:
-        phrases = fl.reshape(len(tracks), n_lines, b * s, p).transpose(1, 0, 2, 3)
-        lean = harmony_bias(phrases, stats.harmony).transpose(1, 0, 2, 3).reshape(fl.shape)
+        cand = _candidates(fl)
+        k = cand.shape[-1]
+
+        def by_phrase(rows: NDArray[Any]) -> NDArray[Any]:
+            return rows.reshape(len(tracks), n_lines, b * s, k).transpose(1, 0, 2, 3)
+
+        lean = harmony_lean(
+            by_phrase(np.take_along_axis(fl, cand, -1)), by_phrase(cand), stats.harmony, p
+        )
+        harmony = (cand, lean.transpose(1, 0, 2, 3).reshape(cand.shape))
     out_f = np.empty(fl.shape, dtype=np.bool_)
     out_o = np.empty(fl.shape, dtype=np.bool_)
     for first in range(0, len(fl), _ROWS):
         part = slice(first, first + _ROWS)
         out_f[part], out_o[part] = _decode_rows(
             fl[part], ol[part], stats, voice[part], cut,
-            None if lean is None else lean[part],
+            None if harmony is None else (harmony[0][part], harmony[1][part]),
         )  # fmt: skip
     shape = (len(tracks), *lead, b, s, p)
     frames[..., tracks, :, :, :] = np.moveaxis(out_f.reshape(shape), 0, -4)

@@ -16,7 +16,14 @@ from engine.cli import main
 from engine.data.store import PhraseDataset
 from engine.gan.checkpoint import load_checkpoint
 from engine.gan.config import TrainConfig
-from engine.gan.pick import HARMONY_WEIGHTS, TOLERANCES, VOICE_WEIGHTS, checkpoints, compare
+from engine.gan.pick import (
+    HARMONY_WEIGHTS,
+    TOLERANCES,
+    VOICE_WEIGHTS,
+    _keeps,
+    checkpoints,
+    compare,
+)
 from engine.gan.train import train
 from engine.generation.voices import load_voices
 from engine.metrics import evaluate
@@ -70,6 +77,13 @@ def test_compare_measures_errors_in_units_of_the_target() -> None:
     assert TOLERANCES["empty_bar_rate"] == (0.0, 0.02)
 
 
+def test_a_decoding_is_eligible_only_when_it_keeps_the_targets_met_without_it() -> None:
+    base = {"notes_per_bar": True, "tonal_distance": False, "restrike": True}
+    assert _keeps({"notes_per_bar": True, "tonal_distance": True, "restrike": True}, base)
+    assert _keeps({"notes_per_bar": True, "tonal_distance": False, "restrike": True}, base)
+    assert not _keeps({"notes_per_bar": False, "tonal_distance": True, "restrike": True}, base)
+
+
 def test_checkpoints_are_listed_by_step(tmp_path: Path) -> None:
     for name in ("step-0000010", "step-0000002", "step-x", "notes"):
         (tmp_path / "checkpoints" / name).mkdir(parents=True)
@@ -85,7 +99,7 @@ def test_pick_exports_the_best_checkpoint_without_its_critic(
     train(dataset, tmp_path / "run", settings, device="cpu", stream=io.StringIO())
     out = tmp_path / "model"
     args = ["pick", "--data", str(dataset), "--run", str(tmp_path / "run"), "--n", "16"]
-    assert main([*args, "--out", str(out), "--device", "cpu"]) == 0
+    assert main([*args, "--out", str(out), "--device", "cpu", "--harmony"]) == 0
     printed = capsys.readouterr().out
     assert "step-0000002" in printed
     assert "step-0000004" in printed
@@ -107,6 +121,14 @@ def test_pick_exports_the_best_checkpoint_without_its_critic(
     }
     assert record["decoding"]["chosen"] == min(tried, key=lambda k: tried[k])
     assert "threshold 0.5" in tried
+    # A decoding is eligible when it keeps every target the plain voices meet.
+    rows_tried = record["decoding"]["tried"]
+    if len(rows_tried) > 1:
+        plain_met = rows_tried[1]["targets_met"]
+        for row in rows_tried[2:]:
+            assert "harmony weight per track" in row["decoding"]
+            kept = all(row["targets_met"][k] for k, ok in plain_met.items() if ok)
+            assert row["eligible"] == kept
     voices = load_voices(out, PhraseDataset.load(dataset).spec)
     if record["decoding"]["chosen"] == "threshold 0.5":
         assert voices is None

@@ -17,10 +17,11 @@ from engine.generation.harmony import (
     HarmonyStats,
     beat_chords,
     chord_path,
-    harmony_bias,
+    harmony_lean,
     learn_harmony,
 )
 from engine.generation.voices import (
+    BEAM,
     DECODING_FILE,
     DecodingError,
     decode_voices,
@@ -127,29 +128,41 @@ def _voice_logits(pitches: list[list[int]], sure: float = 4.0) -> np.ndarray:
     return out
 
 
+def _top(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The :data:`BEAM` candidates of each step and their logits, as the voice search keeps
+    them."""
+    cand = np.argsort(-logits, axis=-1, kind="stable")[..., :BEAM]
+    return np.take_along_axis(logits, cand, -1), cand
+
+
 def test_the_chord_path_follows_what_the_voices_propose() -> None:
     stats = _learned()
     # F, G, C and D major (the cadences taught major chords only); soprano, alto, tenor and
     # bass per beat.
     logits = _voice_logits([[77, 79, 72, 74], [72, 74, 67, 69], [69, 71, 64, 66], [53, 55, 48, 50]])
-    assert chord_path(logits, stats).tolist() == [
+    assert chord_path(*_top(logits), stats, 48).tolist() == [
         [_chord(F, MAJOR), _chord(G, MAJOR), _chord(C, MAJOR), _chord(D, MAJOR)]
     ]
 
 
-def test_the_bias_favours_the_chords_tones_near_the_voice_and_is_0_at_weight_0() -> None:
+def test_the_lean_favours_the_chords_tones_near_the_voice_and_is_0_at_weight_0() -> None:
     stats = _learned()
     logits = _voice_logits([[72] * 4, [67] * 4, [64] * 4, [48] * 4])  # C major throughout
-    assert not harmony_bias(logits, stats).any()
-    bias = harmony_bias(logits, stats.with_weight(2.0))
-    bass = bias[0, BASS, 0]  # first step of the bass, sure of C3 (48)
-    assert bass[48 - 36] > 0  # the root: what the bass sounds under a major chord
-    assert bass[49 - 36] < 0  # C#: never under C major
-    # Beyond the window around where the generator puts the voice, a chord tone gets no
+    cand_logits, cand = _top(logits)
+    # The bass's candidates: C3 (sure), C#3, and an octave up C4 and C#4 (unlikely).
+    cand[0, BASS] = [48 - 36, 49 - 36, 60 - 36, 61 - 36]
+    cand_logits[0, BASS] = np.take_along_axis(logits[0, BASS], cand[0, BASS], -1)
+    assert not harmony_lean(cand_logits, cand, stats, 48).any()
+    lean = harmony_lean(cand_logits, cand, stats.with_weight(2.0), 48)[0, BASS, 0]
+    root, sharp, root_up, sharp_up = lean
+    assert root > 0  # the root: what the bass sounds under a major chord
+    assert sharp < 0  # C#: never under C major
+    # Beyond WINDOW semitones from where the generator puts the voice, a chord tone gets no
     # bonus (the harmony chooses the pitch class, the generator the octave); an off-chord
     # pitch there keeps its penalty.
-    assert bass[48 + WINDOW + 6 - 36] == 0.0  # C4, an octave up
-    assert bass[49 + WINDOW + 6 - 36] < 0
+    assert WINDOW < 12
+    assert root_up == 0.0
+    assert sharp_up == sharp
 
 
 def test_an_unsure_voice_takes_the_pitch_that_fits_the_others() -> None:
