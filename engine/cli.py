@@ -82,8 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     pick_cmd.add_argument(
         "--harmony",
         action="store_true",
-        help="also try voices that lean on one harmony (closer tonal distance; decoding takes "
-        "about 15%% longer); taken only when it keeps every target the plain voices meet",
+        help="also try voices that lean on one harmony (closer tonal distance; the voice decoding "
+        "takes about half as long again); taken only when it keeps every target the plain "
+        "voices meet",
     )
 
     train = commands.add_parser(
