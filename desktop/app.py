@@ -22,9 +22,13 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.main_window import APP_NAME, MainWindow
 from engine import __version__
+from engine.resources import ICON, shipped
 
-#: The app's icon, in the repository's resources folder (the project runs from its checkout).
-ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "barforge.svg"
+#: The app's icon, shipped inside the package (the app starts without it if it is missing).
+try:
+    ICON_PATH: Path | None = shipped(*ICON)
+except FileNotFoundError:
+    ICON_PATH = None
 #: ``barforge bench gui`` sets this to a file path: the app writes there when its window has
 #: painted (seconds since the epoch), then quits.
 REPORT_SHOWN_ENV = "BARFORGE_REPORT_SHOWN"
@@ -81,7 +85,7 @@ def application() -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("barforge")
-    if ICON_PATH.exists():
+    if ICON_PATH is not None:
         app.setWindowIcon(QIcon(str(ICON_PATH)))
     return app
 

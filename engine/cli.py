@@ -17,12 +17,43 @@ from engine.midi.files import SEQUENCES, MidiFileError, MidiImport, read_midi_fi
 from engine.music import pitch_name
 
 
+def version_text() -> str:
+    """``barforge X.Y.Z`` and the default model's folder and id (what makes the notes)."""
+    from engine.models import default_model_dir, model_id
+
+    folder = default_model_dir()
+    try:
+        model = f"{folder} (id {model_id(folder)})"
+    except OSError as e:
+        model = f"{folder}: cannot be read ({e.strerror or e})"
+    return f"barforge {__version__}\ndefault model: {model}"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, worked out only when asked (the model id reads the weights)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="barforge",
         description="Barforge: multi-track bars from a GAN, played live into your DAW.",
     )
-    parser.add_argument("--version", action="version", version=f"barforge {__version__}")
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        nargs=0,
+        help="show Barforge's version and the default model's id, then exit",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     info = commands.add_parser("info", help="describe a MIDI file as Barforge reads it")

@@ -15,18 +15,17 @@ from engine.gan.config import ModelConfig
 from engine.gan.errors import CheckpointError
 from engine.gan.files import CONFIG_FILE, WEIGHTS_FILE, load_json, read_config_file
 from engine.generation.voices import DECODING_FILE
+from engine.resources import DEFAULT_MODEL, shipped
 
 #: The environment variable that names another default model folder.
 MODEL_ENV = "BARFORGE_MODEL"
-#: The shipped default model, relative to the project's root.
-DEFAULT_MODEL_RELATIVE = Path("resources") / "models" / "default"
 #: A model folder's optional description for people: its style, data and terms of use.
 CARD_FILE = "card.json"
 
 
-def project_root() -> Path:
-    """The folder that holds ``engine/`` and ``resources/``."""
-    return Path(__file__).resolve().parent.parent
+def shipped_model_dir() -> Path:
+    """The default model Barforge ships (inside the package: :mod:`engine.resources`)."""
+    return shipped(*DEFAULT_MODEL)
 
 
 def default_model_dir() -> Path:
@@ -34,7 +33,7 @@ def default_model_dir() -> Path:
     override = os.environ.get(MODEL_ENV)
     if override:
         return Path(override)
-    return project_root() / DEFAULT_MODEL_RELATIVE
+    return shipped_model_dir()
 
 
 def resolve_model(path: str | os.PathLike[str] | None) -> Path:

@@ -4,7 +4,8 @@
 #
 #   bash scripts/setup.sh app [FILE.mid]   install, then start the desktop app
 #   bash scripts/setup.sh test             install with the dev tools, then ruff, mypy,
-#                                          the import contract and the whole test suite
+#                                          the import contract, the whole test suite, and
+#                                          the wheel installed into a fresh venv and used
 #
 # It installs the Debian packages Qt needs (with apt-get, as root or through sudo; on other
 # systems it leaves that to you), makes a virtual environment in .venv, installs torch (the
@@ -112,3 +113,8 @@ say "import contract (engine knows no Qt)"
 "$bin/lint-imports"
 say "pytest"
 "$bin/pytest" "$@"
+if [ "$#" -eq 0 ]; then
+  # The wheel, installed into a fresh venv outside the checkout, must work on its own.
+  say "the wheel, outside the checkout"
+  bash "$root/scripts/check-wheel.sh" "$venv/bin/python"
+fi

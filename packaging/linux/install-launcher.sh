@@ -18,7 +18,7 @@ if [ ! -x "$app" ]; then
   exit 1
 fi
 mkdir -p "$(dirname "$entry")" "$(dirname "$icon")"
-cp "$root/resources/icons/barforge.svg" "$icon"
+cp "$root/engine/resources/icons/barforge.svg" "$icon"
 sed -e "s|@APP@|$app|g" -e "s|@ICON@|$icon|g" "$root/packaging/linux/barforge.desktop.in" >"$entry"
 chmod 644 "$entry"
 echo "installed $entry"

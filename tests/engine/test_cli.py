@@ -15,6 +15,7 @@ from engine import __version__
 from engine.bench.io import make_large_pattern
 from engine.cli import main
 from engine.midi.files import read_midi_file, write_midi_file
+from engine.models import model_id, shipped_model_dir
 from engine.music import Note, Pattern, TimeSignature, Track
 
 
@@ -30,11 +31,21 @@ def _song() -> Pattern:
     )
 
 
-def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_prints_the_package_version_and_the_default_models_id(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0
-    assert capsys.readouterr().out.strip() == f"barforge {__version__}"
+    shipped = shipped_model_dir()
+    assert capsys.readouterr().out.splitlines() == [
+        f"barforge {__version__}",
+        f"default model: {shipped} (id {model_id(shipped)})",
+    ]
+    monkeypatch.setenv("BARFORGE_MODEL", str(tmp_path / "gone"))
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert "gone: cannot be read" in capsys.readouterr().out
 
 
 def test_info_describes_tracks_bars_tempo_and_range(
@@ -107,7 +118,7 @@ def test_installed_console_script_reports_errors_without_traceback(tmp_path: Pat
     assert done.returncode == 1
     assert done.stderr.strip() == f"barforge info: {missing}: No such file or directory"
     version = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
-    assert version.stdout.strip() == f"barforge {__version__}"
+    assert version.stdout.splitlines()[0] == f"barforge {__version__}"
 
 
 def test_bench_io_measures_a_file_that_reads_back(

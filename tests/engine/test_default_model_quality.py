@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from engine.generation.composer import Composer
-from engine.models import DEFAULT_MODEL_RELATIVE, project_root
+from engine.models import shipped_model_dir
 from engine.note_features import LENGTH_SHARE_STEPS, NoteFeatures, note_features
 from engine.pianoroll import pattern_to_roll
 
@@ -26,7 +26,7 @@ RESTRIKE_TOLERANCE = 0.03
 NPB_TOLERANCE = 0.10
 LONG_NOTE_TOLERANCE = 0.05
 LONG_NOTE_STEPS = 3
-SHIPPED = project_root() / DEFAULT_MODEL_RELATIVE
+SHIPPED = shipped_model_dir()
 
 Measured = tuple[dict[str, list[float]], list[str], NoteFeatures]
 

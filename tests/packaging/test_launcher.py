@@ -30,7 +30,8 @@ def test_launcher_points_at_the_installed_app_and_uninstalls(tmp_path: Path) -> 
     section = parser["Desktop Entry"]
     assert section["Exec"] == f'"{venv / "bin" / "barforge-app"}" %f'
     icon = Path(section["Icon"])
-    assert icon.read_bytes() == (ROOT / "resources" / "icons" / "barforge.svg").read_bytes()
+    shipped_icon = ROOT / "engine" / "resources" / "icons" / "barforge.svg"
+    assert icon.read_bytes() == shipped_icon.read_bytes()
     assert "audio/midi" in section["MimeType"]
 
     removed = _run(tmp_path, venv, "--uninstall")
