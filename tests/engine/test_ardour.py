@@ -10,6 +10,7 @@ import glob
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -28,27 +29,122 @@ SECONDS = 4.0
 NOTES = [Note(j * TPQ // 2, TPQ // 4, 60 + j, 100) for j in range(8)]
 
 
+#: Starts of Ardour tried before the test fails: Ardour's own JACK client sometimes loses the
+#: server while Ardour creates its session, before Barforge is started (seen here in 3 of 5
+#: suite runs on one day and in none of 25 the day before: "JACK HALTED: JACK server has been
+#: closed" from Ardour, "Unknown request" or "Broken pipe" from jackd, with no other client
+#: connected; up to 3 starts in a row). That is Ardour failing to start, not what the test
+#: measures, so only that is tried again, on a fresh server; every figure is asserted on the
+#: one run that started.
+START_ATTEMPTS = 5
+
+
+class _LostJack(AssertionError):
+    """Ardour's JACK client lost the server before its ports appeared."""
+
+
+class _Output:
+    """Everything a process writes to its stdout, read by a thread as it comes."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.saved = threading.Event()
+        assert process.stdout is not None
+        self._stdout = process.stdout
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for line in self._stdout:
+            self.lines.append(line)
+            if line.strip() == "ready":
+                self.ready.set()
+            if line.strip() == "saved":
+                self.saved.set()
+
+    def text(self) -> str:
+        """What it wrote (all of it, once the process has ended)."""
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._stdout.close()
+        return "".join(self.lines)
+
+
 def _wait_for(
     server: JackServer,
     ardour: subprocess.Popen[str],
+    said: _Output,
     suffixes: tuple[str, ...],
     timeout: float = 60.0,
 ) -> list[str]:
+    """Ardour's ports ending with ``suffixes``, once its script says it is ready.
+
+    The ports are listed only then, and a few times at most: a JACK client opened and closed
+    while Ardour's own client is being created can corrupt jackd's request stream (seen here
+    as "Unknown request" in jackd's output and "JACK server has been closed" in Ardour's).
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and ardour.poll() is None:
+    while not said.ready.wait(0.1):
+        if ardour.poll() is not None or time.monotonic() > deadline:
+            break
+    for _ in range(10 if said.ready.is_set() else 0):
         ports = server.ports()
         found = [next((p for p in ports if p.endswith(s)), None) for s in suffixes]
         if all(found):
             return [p for p in found if p is not None]
-        time.sleep(0.1)
+        time.sleep(0.5)
     if ardour.poll() is None:
         ardour.kill()
-    said, _ = ardour.communicate()
-    raise AssertionError(
+    ardour.wait()
+    lost = "JACK HALTED" in said.text()
+    raise (_LostJack if lost else AssertionError)(
         f"Ardour's ports {suffixes} did not appear (Ardour's status {ardour.returncode}); "
-        f"there are {server.ports()}; Ardour said: {said[-2000:]}; jackd said: "
+        f"there are {server.ports()}; Ardour said: {said.text()[-2000:]}; jackd said: "
         f"{server.output()[-2000:]}"
     )
+
+
+def _record(
+    server: JackServer,
+    ardour: subprocess.Popen[str],
+    pattern_file: Path,
+    clock_out: str,
+    track_in: str,
+    go: Path,
+    output: _Output,
+) -> None:
+    """``barforge live --sync clock`` from Ardour's clock into its track, while Ardour records
+    and saves. Ardour then quits; when its teardown hangs (seen here 2 times in 8 runs on one
+    day, always after "saved"), it is killed: the session is on disk by then."""
+    command = [sys.executable, "-m", "engine.cli", "live", "--file", str(pattern_file)]
+    command += ["--sync", "clock", "--midi-api", "jack", "--in-port", clock_out]
+    command += ["--port", track_in, "--seconds", str(SECONDS + 30)]
+    live = None
+    try:
+        live = subprocess.Popen(
+            command,
+            env=server.env,
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert live.stdout is not None
+        assert "waiting for the DAW's Start" in live.stdout.readline()
+        go.touch()  # Ardour: record and roll
+        assert output.saved.wait(60), f"Ardour did not save within 60 s: {output.lines[-20:]}"
+        try:
+            ardour.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            ardour.kill()
+    finally:
+        if live is not None:
+            live.terminate()
+            live.communicate(timeout=10)
+        if ardour.poll() is None:
+            ardour.kill()
+            ardour.wait()
 
 
 def test_ardour_as_clock_master_records_the_pattern_on_its_beats(tmp_path: Path) -> None:
@@ -62,52 +158,41 @@ def test_ardour_as_clock_master_records_the_pattern_on_its_beats(tmp_path: Path)
         pattern_file,
     )
     go = tmp_path / "go"
-    with JackServer(period=64) as server:
-        ardour = subprocess.Popen(
-            [ARDOUR_LUA, str(SCRIPT), str(tmp_path / "session"), str(BPM), str(go), str(SECONDS)],
-            env=server.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        live = None
-        try:
-            clock_out, track_in = _wait_for(
-                server, ardour, ("MIDI Clock out", "Barforge/midi_in 1")
-            )
-            command = [sys.executable, "-m", "engine.cli", "live", "--file", str(pattern_file)]
-            command += ["--sync", "clock", "--midi-api", "jack", "--in-port", clock_out]
-            command += ["--port", track_in, "--seconds", str(SECONDS + 30)]
-            live = subprocess.Popen(
-                command,
+    failed_starts: list[str] = []
+    for attempt in range(START_ATTEMPTS):
+        session = tmp_path / f"session-{attempt}"
+        with JackServer(period=64) as server:
+            ardour = subprocess.Popen(
+                [ARDOUR_LUA, str(SCRIPT), str(session), str(BPM), str(go), str(SECONDS)],
                 env=server.env,
-                cwd=Path(__file__).resolve().parents[2],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-            assert live.stdout is not None
-            assert "waiting for the DAW's Start" in live.stdout.readline()
-            go.touch()  # Ardour: record and roll
-            said, _ = ardour.communicate(timeout=60)
-        finally:
-            if live is not None:
-                live.terminate()
-                live.communicate(timeout=10)
-            if ardour.poll() is None:
-                ardour.kill()
-                ardour.communicate()
-        period_ms = server.period_sec * 1e3
-    assert ardour.returncode == 0, said
+            output = _Output(ardour)
+            try:
+                clock_out, track_in = _wait_for(
+                    server, ardour, output, ("MIDI Clock out", "Barforge/midi_in 1")
+                )
+            except _LostJack as lost:
+                failed_starts.append(str(lost)[-600:])
+                time.sleep(1.0)
+                continue
+            _record(server, ardour, pattern_file, clock_out, track_in, go, output)
+            period_ms = server.period_sec * 1e3
+        break
+    else:
+        pytest.fail(f"Ardour lost JACK at start {START_ATTEMPTS} times: {failed_starts}")
+    said = output.text()
     assert "saved" in said, said
-    takes = glob.glob(str(tmp_path / "session" / "interchange" / "*" / "midifiles" / "*.mid"))
+    takes = glob.glob(str(session / "interchange" / "*" / "midifiles" / "*.mid"))
     assert len(takes) == 1, (takes, said)
     take = read_midi_file(takes[0])  # Ardour's own file, read by Barforge's reader
     recorded = [n for t in take.pattern.tracks for n in t.notes]
     beats_per_ms = BPM / 60_000
     tpq = take.pattern.ticks_per_quarter
     expected = int(SECONDS * BPM / 60 * 2)  # eighth notes in the recorded seconds
-    assert expected - 2 <= len(recorded) <= expected + 1, (len(recorded), expected)
+    assert expected - 2 <= len(recorded) <= expected + 1, (len(recorded), expected, recorded, said)
     errors_ms = []
     for j, note in enumerate(recorded):
         assert note.pitch == 60 + j % 8, (j, note)  # every note, in order

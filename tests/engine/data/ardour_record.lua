@@ -20,6 +20,7 @@ for track in tracks:iter() do
   track:rec_enable_control():set_value(1, PBD.GroupControlDisposition.NoGroup)
 end
 print("ready")
+io.stdout:flush()
 while true do
   local f = io.open(go, "r")
   if f then f:close() break end
