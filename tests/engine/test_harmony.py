@@ -24,6 +24,7 @@ from engine.generation.voices import (
     BEAM,
     DECODING_FILE,
     DecodingError,
+    VoiceStats,
     decode_voices,
     learn_voices,
     load_voices,
@@ -88,14 +89,19 @@ def _cadence(rolls: Rolls, phrase: int, shift: int = 0) -> None:
         rolls.note(root + 24 + shift, beat * 4, 4, track=SOPRANO, **at)
 
 
-def _learned() -> HarmonyStats:
+def _cadences() -> tuple[VoiceStats, HarmonyStats]:
+    """Voices and harmony learned from six cadences in six keys."""
     rolls = Rolls(SPEC, n_phrases=6)
     for phrase in range(6):
         _cadence(rolls, phrase, shift=phrase - 2)
     frames, onsets, spec = rolls.args()
     voices = learn_voices(frames, onsets, spec)
     assert voices.tracks == (0, 1, 2, 3)
-    return learn_harmony(frames, spec, voices.tracks)
+    return voices, learn_harmony(frames, spec, voices.tracks)
+
+
+def _learned() -> HarmonyStats:
+    return _cadences()[1]
 
 
 def test_what_each_voice_sounds_under_each_chord_is_learned() -> None:
@@ -166,12 +172,7 @@ def test_the_lean_favours_the_chords_tones_near_the_voice_and_is_0_at_weight_0()
 
 
 def test_an_unsure_voice_takes_the_pitch_that_fits_the_others() -> None:
-    rolls = Rolls(SPEC, n_phrases=6)
-    for phrase in range(6):
-        _cadence(rolls, phrase, shift=phrase - 2)
-    frames, onsets, spec = rolls.args()
-    voices = learn_voices(frames, onsets, spec)
-    harmony = learn_harmony(frames, spec, voices.tracks)
+    voices, harmony = _cadences()
     # Soprano, alto, tenor sure of a C major triad; the bass torn between C (a chord tone) and
     # C# (none), C# a little likelier.
     logits = _voice_logits([[72] * 4, [67] * 4, [64] * 4, [48] * 4]).reshape(1, 4, 1, 16, 48)
