@@ -44,6 +44,7 @@ grep -q "$work/venv/lib/" "$work/version.txt" ||
   { echo "the default model is not the installed one" >&2; exit 1; }
 "$bin/barforge" generate --seed 3 --out out
 "$bin/barforge" info out/seed-3.mid
+"$bin/barforge" live --help >/dev/null # the live player's command loads (rtmidi, mido)
 QT_QPA_PLATFORM=offscreen "$bin/barforge-app" --screenshot window.png
 test -s window.png || { echo "the app wrote no screenshot" >&2; exit 1; }
 echo "the installed wheel generated and showed its window"
