@@ -108,9 +108,9 @@ class HarmonyStats:
             "steps_per_beat": self.steps_per_beat,
             "lowest_pitch": self.lowest_pitch,
             "qualities": list(self.qualities),
-            "tone": [[[list(row) for row in qq] for qq in voice] for voice in self.tone],
-            "quality": list(self.quality),
-            "change": [[list(row) for row in q] for q in self.change],
+            "tone": self.tone,
+            "quality": self.quality,
+            "change": self.change,
             "weight": list(self.weight),
         }
 
@@ -136,12 +136,26 @@ def _pitch_classes(lowest_pitch: int, n_pitches: int) -> NDArray[np.int64]:
     return out
 
 
-def _fold(values: NDArray[Any], lowest_pitch: int) -> FloatArray:
-    """Fold the last (pitch index) axis onto the 12 pitch classes (C = 0)."""
-    classes = _pitch_classes(lowest_pitch, values.shape[-1])
-    one_hot = (classes[:, None] == np.arange(12)).astype(np.float32)
-    out: FloatArray = np.asarray(values, dtype=np.float32) @ one_hot
+@functools.lru_cache(maxsize=8)
+def _class_one_hot(lowest_pitch: int, n_pitches: int) -> NDArray[np.float32]:
+    """``(n_pitches, 12)``: 1 where pitch index ``i`` has pitch class ``c`` (C = 0)."""
+    classes = _pitch_classes(lowest_pitch, n_pitches)
+    out: NDArray[np.float32] = (classes[:, None] == np.arange(12)).astype(np.float32)
     return out
+
+
+def _fold(values: NDArray[Any], lowest_pitch: int) -> NDArray[np.float32]:
+    """Fold the last (pitch index) axis onto the 12 pitch classes (C = 0)."""
+    one_hot = _class_one_hot(lowest_pitch, values.shape[-1])
+    out: NDArray[np.float32] = np.asarray(values, dtype=np.float32) @ one_hot
+    return out
+
+
+def _nested(values: Any) -> Any:
+    """Nested lists or arrays of numbers as nested tuples of floats (the frozen tables)."""
+    if isinstance(values, int | float | np.number):
+        return float(values)
+    return tuple(_nested(v) for v in values)
 
 
 def beat_chords(chroma: FloatArray) -> NDArray[np.int64]:
@@ -196,12 +210,9 @@ def learn_harmony(frames: BoolArray, spec: PhraseSpec, tracks: tuple[int, ...]) 
         steps_per_beat=spb,
         lowest_pitch=spec.lowest_pitch,
         qualities=tuple(QUALITIES),
-        tone=tuple(
-            tuple(tuple(tuple(float(x) for x in row) for row in qq) for qq in voice)
-            for voice in _log(tone)
-        ),
-        quality=tuple(float(x) for x in _log(np.bincount(quality[labelled], minlength=q))),
-        change=tuple(tuple(tuple(float(x) for x in row) for row in qq) for qq in flat_change),
+        tone=_nested(_log(tone)),
+        quality=_nested(_log(np.bincount(quality[labelled], minlength=q))),
+        change=_nested(flat_change),
         weight=(0.0,) * len(tracks),
     )
 
@@ -284,7 +295,7 @@ def _candidate_chroma(
     """``(rows, V, steps, 12)`` from the candidates' probabilities ``(rows, V, steps, k)``,
     each step's scaled to sum to at most 1 (one voice, one pitch)."""
     share = probs / np.maximum(probs.sum(axis=-1, keepdims=True), np.float32(1.0))
-    one_hot = (_pitch_classes(lowest_pitch, n_pitches)[:, None] == np.arange(12)).astype(np.float32)
+    one_hot = _class_one_hot(lowest_pitch, n_pitches)
     out: NDArray[np.float32] = np.einsum("...k,...kc->...c", share, one_hot[cand])
     return out
 
@@ -331,12 +342,9 @@ def harmony_from_dict(data: dict[str, Any]) -> HarmonyStats:
         steps_per_beat=int(data["steps_per_beat"]),
         lowest_pitch=int(data["lowest_pitch"]),
         qualities=tuple(str(q) for q in data["qualities"]),
-        tone=tuple(
-            tuple(tuple(tuple(float(x) for x in row) for row in qq) for qq in voice)
-            for voice in data["tone"]
-        ),
-        quality=tuple(float(x) for x in data["quality"]),
-        change=tuple(tuple(tuple(float(x) for x in row) for row in qq) for qq in data["change"]),
+        tone=_nested(data["tone"]),
+        quality=_nested(data["quality"]),
+        change=_nested(data["change"]),
         weight=tuple(float(w) for w in data["weight"]),
     )
 
