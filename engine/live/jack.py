@@ -83,6 +83,11 @@ class JackServer:
         return self.period / self.rate
 
     @property
+    def pid(self) -> int | None:
+        """jackd's process id while it runs."""
+        return None if self._process is None else self._process.pid
+
+    @property
     def env(self) -> dict[str, str]:
         """The environment for a client of this server (and no other)."""
         return {**os.environ, "JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
@@ -130,6 +135,11 @@ class JackServer:
             return ""
         self._log.seek(0)
         return self._log.read().decode("utf-8", errors="replace").strip()
+
+    def xruns(self) -> list[str]:
+        """jackd's reports of periods it ran late ("JackTimedDriver::Process XRun = N usec"
+        from the dummy backend): times the server itself lost time, so far."""
+        return [line for line in self.output().splitlines() if "XRun" in line]
 
     def stop(self, timeout: float = 5.0) -> None:
         process = self._process

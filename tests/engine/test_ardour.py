@@ -38,6 +38,16 @@ NOTES = [Note(j * TPQ // 2, TPQ // 4, 60 + j, 100) for j in range(8)]
 #: one run that started.
 START_ATTEMPTS = 5
 
+#: Recordings tried again when the timing was off and jackd itself reported running late
+#: while it recorded ("JackTimedDriver::Process XRun"): the virtual machine took the CPU from
+#: the audio server, whose frame clock, Ardour's timeline, then fell behind the wall clock that
+#: Barforge schedules by, and notes sent on time land early in the take. In one CI run of
+#: 2026-12-06 three of 31 events were 4.8 to 11.9 ms off (one of them early), the rest within
+#: 2.8 ms; jackd's output was not kept then, so that cause is inferred: jackd stopped for
+#: 30 ms here reports these lines. A recording with the timing off and no such report fails
+#: at once, and every failure lists both.
+HELD_UP_RECORDINGS = 2
+
 
 class _LostJack(AssertionError):
     """Ardour's JACK client lost the server before its ports appeared."""
@@ -147,44 +157,8 @@ def _record(
             ardour.wait()
 
 
-def test_ardour_as_clock_master_records_the_pattern_on_its_beats(tmp_path: Path) -> None:
-    if shutil.which(ARDOUR_LUA) is None:
-        pytest.skip(f"{ARDOUR_LUA} is not installed (Debian: apt-get install ardour)")
-    if not jack_installed():
-        pytest.skip("JACK is not installed here (Debian: apt-get install jackd2)")
-    pattern_file = tmp_path / "scale.mid"
-    write_midi_file(
-        Pattern((Track("scale", 0, False, 0, NOTES),), n_bars=1, ticks_per_quarter=TPQ),
-        pattern_file,
-    )
-    go = tmp_path / "go"
-    failed_starts: list[str] = []
-    for attempt in range(START_ATTEMPTS):
-        session = tmp_path / f"session-{attempt}"
-        with JackServer(period=64) as server:
-            ardour = subprocess.Popen(
-                [ARDOUR_LUA, str(SCRIPT), str(session), str(BPM), str(go), str(SECONDS)],
-                env=server.env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            output = _Output(ardour)
-            try:
-                clock_out, track_in = _wait_for(
-                    server, ardour, output, ("MIDI Clock out", "Barforge/midi_in 1")
-                )
-            except _LostJack as lost:
-                failed_starts.append(str(lost)[-600:])
-                time.sleep(1.0)
-                continue
-            _record(server, ardour, pattern_file, clock_out, track_in, go, output)
-            period_ms = server.period_sec * 1e3
-        break
-    else:
-        pytest.fail(f"Ardour lost JACK at start {START_ATTEMPTS} times: {failed_starts}")
-    said = output.text()
-    assert "saved" in said, said
+def _late_events(session: Path, said: str, period_ms: float) -> str | None:
+    """Check the take note for note; return what was off its beats, or None when all held."""
     takes = glob.glob(str(session / "interchange" / "*" / "midifiles" / "*.mid"))
     assert len(takes) == 1, (takes, said)
     take = read_midi_file(takes[0])  # Ardour's own file, read by Barforge's reader
@@ -206,14 +180,74 @@ def test_ardour_as_clock_master_records_the_pattern_on_its_beats(tmp_path: Path)
     off_errors_ms = [
         (note.end / tpq - (j / 2 + 0.25)) / beats_per_ms for j, note in enumerate(recorded[:-1])
     ]
-    # On failure, the errors in time order say whether the clock drifted or single events
-    # came late.
-    timeline = (
-        f"note-on errors (ms, in order) {[round(e, 2) for e in errors_ms]}, "
+    events_ms = sorted(abs(e) for e in errors_ms[1:] + off_errors_ms)
+    held = {
+        "the first note within 2 periods and 1 ms": abs(errors_ms[0]) <= 2 * period_ms + 1.0,
+        "half the events within a period and 1 ms": (
+            events_ms[len(events_ms) // 2] <= period_ms + 1.0
+        ),
+        "nine in ten within 2 periods and 1 ms": (
+            events_ms[int(0.9 * (len(events_ms) - 1))] <= 2 * period_ms + 1.0
+        ),
+        "every event within 4 periods and 3 ms": events_ms[-1] <= 4 * period_ms + 3.0,
+    }
+    missed = [bound for bound, ok in held.items() if not ok]
+    if not missed:
+        return None
+    # The errors in time order say whether the clock drifted or single events came late.
+    return (
+        f"missed: {missed}; note-on errors (ms, in order) {[round(e, 2) for e in errors_ms]}, "
         f"note-off errors {[round(e, 2) for e in off_errors_ms]}; Ardour said: {said}"
     )
-    assert abs(errors_ms[0]) <= 2 * period_ms + 1.0, timeline
-    events_ms = sorted(abs(e) for e in errors_ms[1:] + off_errors_ms)
-    assert events_ms[len(events_ms) // 2] <= period_ms + 1.0, timeline  # the median
-    assert events_ms[int(0.9 * (len(events_ms) - 1))] <= 2 * period_ms + 1.0, timeline  # p90
-    assert events_ms[-1] <= 4 * period_ms + 3.0, timeline
+
+
+def test_ardour_as_clock_master_records_the_pattern_on_its_beats(tmp_path: Path) -> None:
+    if shutil.which(ARDOUR_LUA) is None:
+        pytest.skip(f"{ARDOUR_LUA} is not installed (Debian: apt-get install ardour)")
+    if not jack_installed():
+        pytest.skip("JACK is not installed here (Debian: apt-get install jackd2)")
+    pattern_file = tmp_path / "scale.mid"
+    write_midi_file(
+        Pattern((Track("scale", 0, False, 0, NOTES),), n_bars=1, ticks_per_quarter=TPQ),
+        pattern_file,
+    )
+    failed_starts: list[str] = []
+    excused: list[str] = []
+    for attempt in range(START_ATTEMPTS + HELD_UP_RECORDINGS):
+        session = tmp_path / f"session-{attempt}"
+        go = tmp_path / f"go-{attempt}"
+        with JackServer(period=64) as server:
+            ardour = subprocess.Popen(
+                [ARDOUR_LUA, str(SCRIPT), str(session), str(BPM), str(go), str(SECONDS)],
+                env=server.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            output = _Output(ardour)
+            try:
+                clock_out, track_in = _wait_for(
+                    server, ardour, output, ("MIDI Clock out", "Barforge/midi_in 1")
+                )
+            except _LostJack as lost:
+                failed_starts.append(str(lost)[-600:])
+                if len(failed_starts) == START_ATTEMPTS:
+                    pytest.fail(f"Ardour lost JACK at start {attempt + 1} times: {failed_starts}")
+                time.sleep(1.0)
+                continue
+            before = len(server.xruns())
+            _record(server, ardour, pattern_file, clock_out, track_in, go, output)
+            held_up = server.xruns()[before:]
+            period_ms = server.period_sec * 1e3
+        said = output.text()
+        assert "saved" in said, said
+        late = _late_events(session, said, period_ms)
+        if late is None:
+            return
+        if not held_up or len(excused) == HELD_UP_RECORDINGS:
+            pytest.fail(
+                f"{late}; jackd ran late {len(held_up)} times while it recorded: {held_up}; "
+                f"recordings tried again before this one, with jackd running late: {excused}"
+            )
+        excused.append(f"{held_up} ({late[:300]})")
+    pytest.fail(f"no recording was made: {failed_starts}, {excused}")
