@@ -29,8 +29,9 @@ try:
     ICON_PATH: Path | None = shipped(*ICON)
 except FileNotFoundError:
     ICON_PATH = None
-#: ``barforge bench gui`` sets this to a file path: the app writes there when its window has
-#: painted (seconds since the epoch), then quits.
+#: ``barforge bench gui`` and ``bench startup`` set this to a file path: the app writes there
+#: a line ``shown T`` when its window has painted and ``ready T`` (or ``failed T``) when its
+#: model has loaded (T in seconds since the epoch), then quits.
 REPORT_SHOWN_ENV = "BARFORGE_REPORT_SHOWN"
 #: How long --screenshot waits after showing the window, so layout and first paint are done.
 SCREENSHOT_DELAY_MS = 300
@@ -101,14 +102,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.service.model_ready.connect(lambda _: window.new_from_seed(args.seed))
     report = os.environ.get(REPORT_SHOWN_ENV)
     if report:  # barforge bench gui: when was the window up and painted?
+        lines: list[str] = []
+
+        def note(what: str) -> None:
+            lines.append(f"{what} {time.time()!r}\n")
+            Path(report).write_text("".join(lines), encoding="utf-8")
+            if len(lines) == 2:
+                window.confirm_close = False
+                window.close()
+                app.quit()
 
         def shown() -> None:
             window.repaint()
-            Path(report).write_text(repr(time.time()), encoding="utf-8")
-            window.confirm_close = False
-            window.close()
-            app.quit()
+            note("shown")
+            if window.model_ready or window.model_error:  # loaded while the window painted
+                note("ready" if window.model_ready else "failed")
 
+        def loaded(what: str) -> None:
+            if lines:  # otherwise shown() reports it
+                note(what)
+
+        window.service.model_ready.connect(lambda _: loaded("ready"))
+        window.service.model_failed.connect(lambda _: loaded("failed"))
         QTimer.singleShot(0, shown)
         return app.exec()
     # Pictures for the docs run a local event loop: quitting the application itself would
@@ -117,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot is None:
         if args.file is None:
             window.offer_recovery()
+        if window.recovery_box is None:  # after a crash, getting the work back comes first
+            window.offer_welcome()
         return app.exec()
 
     saved = False

@@ -93,7 +93,8 @@ class LoadedModel:
     device : str
         Where it runs (``"cpu"``, ``"cuda"``...).
     load_sec : float
-        Seconds the load took (with importing torch the first time, and the warm-up).
+        Seconds until it could generate (with importing torch the first time and warming up
+        generation; inpainting warms up after ``model_ready``).
     """
 
     info: ModelInfo
@@ -217,12 +218,6 @@ class GenerationWorker(ThreadWorker):
 
             gc.freeze()  # torch's modules: see below
             composer = Composer(model_dir, device=device, warm_up=self._warm_up)
-            if self._warm_up:
-                # The first optimisation imports some 800 more modules (torch's optimiser and
-                # compiler machinery): do it now, not in the first inpaint the user asks for.
-                composer.inpaint(
-                    composer.generate(0).pattern, Locks(bars=[0]), candidates=1, steps=1
-                )
         except Exception as error:
             self._load_error = describe_error(error)
             if not isinstance(error, CheckpointError | ValueError):
@@ -231,6 +226,22 @@ class GenerationWorker(ThreadWorker):
             return
         self._composer = composer
         self._load_error = None
+        info = ModelInfo(composer.model_dir, composer.config, composer.model_id)
+        # Ready to generate: say so now. The inpaint warm-up below takes as long again (on the
+        # project's CPUs 1.3 s against 1.7 s for importing torch and loading); a request sent
+        # meanwhile waits for it, as it would for any request before it.
+        self.model_ready.emit(
+            LoadedModel(info, str(composer.device), time.perf_counter() - started)
+        )
+        if self._warm_up:
+            # The first optimisation imports some 800 more modules (torch's optimiser and
+            # compiler machinery): do it now, not in the first inpaint the user asks for.
+            try:
+                composer.inpaint(
+                    composer.generate(0).pattern, Locks(bars=[0]), candidates=1, steps=1
+                )
+            except Exception:  # the first real inpaint will say what is wrong
+                _log.exception("warming up inpainting with %s failed", model_dir)
         # A full garbage collection scans every object (some 300k once torch and its optimiser
         # are loaded) and holds the GIL meanwhile: 130-150 ms on the project's machines, a
         # stall of the UI thread (and of live playback) that an inpaint's allocations trigger
@@ -238,10 +249,6 @@ class GenerationWorker(ThreadWorker):
         # move it out of the collector's way, so that later collections scan only what was made
         # since. (No gc.collect() first: it would be one such stall.)
         gc.freeze()
-        info = ModelInfo(composer.model_dir, composer.config, composer.model_id)
-        self.model_ready.emit(
-            LoadedModel(info, str(composer.device), time.perf_counter() - started)
-        )
 
     @Slot(object)
     def run(self, request: Request) -> None:

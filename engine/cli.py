@@ -316,6 +316,21 @@ def _parser() -> argparse.ArgumentParser:
     bench_gui.add_argument("--launches", type=int, default=5, help="app launches timed")
     bench_gui.add_argument("--model", metavar="DIR", help="model folder (default: the shipped one)")
     bench_gui.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    bench_startup = benches.add_parser(
+        "startup",
+        help="the app's launch to painted window and to model ready, for each way of "
+        "starting it named (this environment, a wheel's, the desktop bundle)",
+    )
+    bench_startup.add_argument("--runs", type=int, default=5, help="launches of each (default 5)")
+    bench_startup.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="NAME=COMMAND",
+        help="a way of starting the app, e.g. bundle=dist/bundle/barforge/barforge-app "
+        "(repeatable; default: this environment's barforge-app)",
+    )
+    bench_startup.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     bench_live = benches.add_parser(
         "live",
         help="live MIDI timing on a private JACK server: send-side scheduling error, "
@@ -536,6 +551,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         import subprocess
 
         return subprocess.run(command, check=False).returncode
+    if args.command == "bench" and args.bench == "startup":
+        import shlex
+
+        from engine.bench import startup
+
+        apps = []
+        for item in args.app:
+            name, sep, command = item.partition("=")
+            if not sep or not name or not command.strip():
+                print(
+                    f"barforge bench startup: --app {item!r} is not NAME=COMMAND", file=sys.stderr
+                )
+                return 2
+            apps.append((name, shlex.split(command)))
+        if args.runs < 1:
+            print("barforge bench startup: --runs must be at least 1", file=sys.stderr)
+            return 2
+        return startup.main(apps, args.runs, args.json)
     if args.command == "bench" and args.bench == "live":
         from engine.bench import live as live_bench
 

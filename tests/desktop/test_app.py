@@ -26,6 +26,7 @@ from desktop.piano_roll_view import EMPTY_HINT, PianoRollView
 from desktop.track_list import CHANNEL, NAME, NOTES, PROGRAM
 from desktop.viewport import Viewport, fit_viewport, scroll_pitch, zoom_time
 from engine import __version__
+from engine.bench.startup import launch
 from engine.midi.files import MidiFileError, read_midi_file, write_midi_file
 from engine.music import Note, Pattern, TimeSignature, Track
 
@@ -505,6 +506,15 @@ def test_starting_the_app_does_not_import_torch() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_app_reports_its_window_and_then_its_model_to_the_startup_benchmark(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BARFORGE_MODEL", str(tiny_model_dir))
+    start = "import sys; from desktop.app import main; sys.exit(main([]))"
+    times = launch([sys.executable, "-c", start])
+    assert 0 < times["shown"] < times["ready"] < 60
 
 
 # --- the leak check itself -------------------------------------------------------------------
