@@ -54,6 +54,7 @@ from desktop.theme import apply_theme
 from desktop.track_list import TrackList
 from desktop.transport_bar import let_space_play
 from desktop.velocity_lane import VelocityLane
+from desktop.welcome import GUIDE_TITLE, GuideWindow, WelcomeDialog
 from desktop.worker import GenerationService, LoadedModel
 from engine import __version__
 from engine import editing as ed
@@ -200,6 +201,8 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self.about_box: QMessageBox | None = None
         self.recovery_box: QMessageBox | None = None
+        self.welcome_dialog: WelcomeDialog | None = None
+        self.guide_window: GuideWindow | None = None
         self.close_box: QMessageBox | None = None
         self.file_dialog: QFileDialog | None = None
         #: The takes the history's states came from (Regenerate continues from the state's).
@@ -417,6 +420,10 @@ class MainWindow(QMainWindow):
         )
         self.cancel_action = self._action("&Cancel Generation", None, self.cancel_generation)
         self.about_action = self._action("&About Barforge", None, self.show_about)
+        self.welcome_action = self._action(
+            "&Welcome: Connect to Your DAW…", None, self.show_welcome
+        )
+        self.guide_action = self._action(f"&{GUIDE_TITLE}", None, self.show_guide)
 
         menus = self.menuBar()
         self.file_menu = menus.addMenu("&File")
@@ -457,6 +464,9 @@ class MainWindow(QMainWindow):
         self.view_menu = menus.addMenu("&View")
         self.view_menu.addAction(self.fit_action)
         self.help_menu = menus.addMenu("&Help")
+        self.help_menu.addAction(self.welcome_action)
+        self.help_menu.addAction(self.guide_action)
+        self.help_menu.addSeparator()
         self.help_menu.addAction(self.about_action)
 
         toolbar = QToolBar("Tools")
@@ -1429,6 +1439,26 @@ class MainWindow(QMainWindow):
         return True
 
     # --- dialogs and closing -----------------------------------------------------------------
+    def offer_welcome(self) -> bool:
+        """At start-up: the welcome, unless the composer turned it off. Whether it shows."""
+        if not self.prefs.show_welcome:
+            return False
+        self.show_welcome()
+        return True
+
+    def show_welcome(self) -> None:
+        if self.welcome_dialog is None:
+            self.welcome_dialog = WelcomeDialog(self.prefs, self)
+            self.welcome_dialog.guide_requested.connect(self.show_guide)
+        self.welcome_dialog.show()
+        self.welcome_dialog.raise_()
+
+    def show_guide(self) -> None:
+        if self.guide_window is None:
+            self.guide_window = GuideWindow(self)
+        self.guide_window.show()
+        self.guide_window.raise_()
+
     def show_about(self) -> None:
         if self.about_box is None:
             box = QMessageBox(self)
@@ -1449,6 +1479,8 @@ class MainWindow(QMainWindow):
             self.about_box,
             self.file_dialog,
             self.recovery_box,
+            self.welcome_dialog,
+            self.guide_window,
             self.close_box,
             self.preferences_dialog,
             self.shortcuts_panel,

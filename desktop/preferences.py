@@ -76,6 +76,7 @@ class Preferences:
     SEND_CLOCK = "transport/send_clock"
     WINDOW_GEOMETRY = "window/geometry"
     WINDOW_STATE = "window/state"
+    SHOW_WELCOME = "start/show_welcome"
 
     def __init__(self, settings: QSettings | None = None) -> None:
         self.settings = QSettings(ORGANIZATION, APPLICATION) if settings is None else settings
@@ -222,6 +223,23 @@ class Preferences:
         if not isinstance(value, bool):
             raise ValueError(f"send_clock must be a bool, got {value!r}")
         self.settings.setValue(self.SEND_CLOCK, value)
+
+    @property
+    def show_welcome(self) -> bool:
+        """Show the welcome when the app starts (default True, until the composer turns it
+        off)."""
+        value = self.settings.value(self.SHOW_WELCOME)
+        if value is None:
+            return True
+        if isinstance(value, bool):
+            return value
+        return isinstance(value, str) and value.strip().lower() in _TRUE
+
+    @show_welcome.setter
+    def show_welcome(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ValueError(f"show_welcome must be a bool, got {value!r}")
+        self.settings.setValue(self.SHOW_WELCOME, value)
 
     # --- window ----------------------------------------------------------------------------
     @property

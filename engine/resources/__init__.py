@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""The files Barforge ships: the default model, its card, the icon and the example.
+"""The files Barforge ships: the default model, its card, the icon, the example and the DAW
+connection guide.
 
 They live inside the package (``engine/resources/``), so a wheel installed anywhere carries
 them; :func:`shipped` finds them with :mod:`importlib.resources`. The folders are read as
@@ -20,6 +21,8 @@ MODEL_CARD = ("models", "MODEL_CARD.md")
 ICON = ("icons", "barforge.svg")
 #: A short MIDI file to try things on.
 EXAMPLE = ("examples", "demo.mid")
+#: The DAW connection guide (a link to the checkout's docs/daws.md; wheels carry the file).
+GUIDE = ("docs", "daws.md")
 
 
 def shipped(*parts: str) -> Path:
