@@ -74,6 +74,9 @@ BARFORGE_BUNDLE_TARGET="$target" "$bin/pyinstaller" --noconfirm --log-level ERRO
 bundle="$out/barforge"
 if [ "$target" = linux ]; then
   ln -sf barforge "$bundle/barforge-app" # the program starts the app when called so
+  # bash barforge/install-launcher.sh puts the bundle's app in the desktop's menu.
+  cp "$root/packaging/linux/install-launcher.sh" "$root/packaging/linux/barforge.desktop.in" \
+    "$bundle/"
 fi
 program="$bundle/barforge"
 [ "$target" = windows ] && program="$bundle/barforge.exe"

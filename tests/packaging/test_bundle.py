@@ -152,3 +152,15 @@ def test_it_plays_into_jack(bundle: Path, bare: dict[str, str], tmp_path: Path) 
     assert played.returncode == 0, played.stdout + played.stderr
     ons = [m.message[1] for m in got if m.message[0] & 0xF0 == 0x90 and m.message[2] > 0]
     assert ons[:8] == list(range(60, 68)), got
+
+
+def test_its_launcher_puts_the_bundles_app_in_the_menu(bundle: Path, tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+    done = subprocess.run(
+        ["bash", str(bundle / "install-launcher.sh")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    entry = (tmp_path / "applications" / "barforge.desktop").read_text(encoding="utf-8")
+    assert f'Exec="{bundle / "barforge-app"}" %f' in entry
+    icon = tmp_path / "icons" / "hicolor" / "scalable" / "apps" / "barforge.svg"
+    assert icon.read_bytes().startswith(b"<")  # the bundle's own SVG
