@@ -210,36 +210,37 @@ class Preferences:
     def sync(self, value: str) -> None:
         self._set_text(self.SYNC, value, SYNC_MODES)
 
-    @property
-    def send_clock(self) -> bool:
-        """Also send MIDI clock to the output while playing (default False)."""
-        value = self.settings.value(self.SEND_CLOCK)
+    def _flag(self, key: str, default: bool) -> bool:
+        value = self.settings.value(key)
+        if value is None:
+            return default
         if isinstance(value, bool):
             return value
         return isinstance(value, str) and value.strip().lower() in _TRUE
 
+    def _set_flag(self, key: str, name: str, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be a bool, got {value!r}")
+        self.settings.setValue(key, value)
+
+    @property
+    def send_clock(self) -> bool:
+        """Also send MIDI clock to the output while playing (default False)."""
+        return self._flag(self.SEND_CLOCK, False)
+
     @send_clock.setter
     def send_clock(self, value: bool) -> None:
-        if not isinstance(value, bool):
-            raise ValueError(f"send_clock must be a bool, got {value!r}")
-        self.settings.setValue(self.SEND_CLOCK, value)
+        self._set_flag(self.SEND_CLOCK, "send_clock", value)
 
     @property
     def show_welcome(self) -> bool:
         """Show the welcome when the app starts (default True, until the composer turns it
         off)."""
-        value = self.settings.value(self.SHOW_WELCOME)
-        if value is None:
-            return True
-        if isinstance(value, bool):
-            return value
-        return isinstance(value, str) and value.strip().lower() in _TRUE
+        return self._flag(self.SHOW_WELCOME, True)
 
     @show_welcome.setter
     def show_welcome(self, value: bool) -> None:
-        if not isinstance(value, bool):
-            raise ValueError(f"show_welcome must be a bool, got {value!r}")
-        self.settings.setValue(self.SHOW_WELCOME, value)
+        self._set_flag(self.SHOW_WELCOME, "show_welcome", value)
 
     # --- window ----------------------------------------------------------------------------
     @property
