@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -443,7 +442,6 @@ def test_long_paint_run_survives_and_paints_notes(qtbot: QtBot) -> None:
     view.set_pattern(pattern)
     length = pattern.length_ticks
     rng = np.random.default_rng(5)
-    began = time.perf_counter()
     n_paints = 2_000
     for i in range(n_paints):
         if i % 100 == 0:
@@ -456,9 +454,7 @@ def test_long_paint_run_survives_and_paints_notes(qtbot: QtBot) -> None:
             low = rng.uniform(20, 90)
             view.viewport = Viewport(start, start + span, low, low + rng.uniform(12, 48))
         view.repaint()
-    elapsed = time.perf_counter() - began
     assert view.n_paints >= n_paints  # repaint() painted (a hidden widget would not)
-    assert elapsed < 30, f"{n_paints} repaints took {elapsed:.1f} s"
 
     view.resize(640, 360)
     view.fit_to_pattern()

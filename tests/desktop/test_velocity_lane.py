@@ -4,8 +4,6 @@ painting from numpy (100,000 notes)."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
@@ -247,7 +245,7 @@ def count(image: QImage, color: QColor) -> int:
     return int(np.count_nonzero(pixels == np.uint32(color.rgb())))
 
 
-def test_paints_100k_notes_fast(qtbot: QtBot) -> None:
+def test_paints_100k_notes_as_stems_and_selections(qtbot: QtBot) -> None:
     pattern = big_track_pattern(100_000)
     roll = PianoRollView()
     qtbot.addWidget(roll)
@@ -260,10 +258,8 @@ def test_paints_100k_notes_fast(qtbot: QtBot) -> None:
     lane.set_track(0)
     color = colors.track_color(0)
 
-    began = time.perf_counter()
+    # How fast it paints is `barforge bench gui`'s to measure; here, that it paints right.
     image = lane.grab().toImage()  # the whole pattern: ~167 notes per pixel column
-    elapsed = time.perf_counter() - began
-    assert elapsed < 2.0, f"painting 100,000 stems took {elapsed:.2f} s"
     # Every column holds some loud note: the stems fill the lane almost to the top.
     rows = [count(image.copy(0, int(lane.y_of(v)), ROLL_WIDTH, 1), color) for v in (126, 64, 2)]
     assert all(r >= 590 for r in rows), rows
@@ -281,7 +277,5 @@ def test_paints_100k_notes_fast(qtbot: QtBot) -> None:
     # A selection of many notes paints over them in its own colour.
     lane.set_selection(frozenset((0, n) for n in pattern.tracks[0].notes[::2]))
     roll.fit_to_pattern()
-    began = time.perf_counter()
     image = lane.grab().toImage()
-    assert time.perf_counter() - began < 2.0
     assert count(image, colors.SELECTED_EDGE) > 590 * 100
