@@ -4,8 +4,10 @@
 #
 #   bash scripts/setup.sh app [FILE.mid]   install, then start the desktop app
 #   bash scripts/setup.sh test             install with the dev tools, then ruff, mypy,
-#                                          the import contract, the whole test suite, and
-#                                          the wheel installed into a fresh venv and used
+#                                          the import contract, the whole test suite, the
+#                                          wheel installed into a fresh venv and used, and
+#                                          the desktop bundle built and used
+#                                          (BARFORGE_SKIP_BUNDLE=1 leaves the bundle out)
 #
 # It installs the Debian packages Qt needs (with apt-get, as root or through sudo; on other
 # systems it leaves that to you), makes a virtual environment in .venv, installs torch (the
@@ -112,9 +114,16 @@ say "mypy"
 say "import contract (engine knows no Qt)"
 "$bin/lint-imports"
 say "pytest"
-"$bin/pytest" "$@"
-if [ "$#" -eq 0 ]; then
-  # The wheel, installed into a fresh venv outside the checkout, must work on its own.
-  say "the wheel, outside the checkout"
-  bash "$root/scripts/check-wheel.sh" "$venv/bin/python"
+if [ "$#" -gt 0 ]; then
+  exec "$bin/pytest" "$@"
+fi
+"$bin/pytest" -m "not bundle"
+# The wheel, installed into a fresh venv outside the checkout, must work on its own.
+say "the wheel, outside the checkout"
+bash "$root/scripts/check-wheel.sh" "$venv/bin/python"
+if [ "${BARFORGE_SKIP_BUNDLE:-}" != 1 ]; then
+  # The desktop bundle, built as a composer would get it, run where there is no Python.
+  say "the desktop bundle"
+  bash "$root/packaging/linux/build.sh" --out "$root/dist/bundle"
+  BARFORGE_BUNDLE="$root/dist/bundle/barforge" "$bin/pytest" -m bundle
 fi

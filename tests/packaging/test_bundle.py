@@ -3,9 +3,11 @@
 from a folder far from the checkout with nothing of Python in its environment: it names its
 own model, generates, opens its window and plays into a real JACK server.
 
-The build takes some three minutes (the first time also a build environment of 1.5 GB):
-``BARFORGE_BUNDLE=DIR/barforge`` tests a bundle built already, ``BARFORGE_SKIP_BUNDLE=1``
-leaves these tests out when time is short (CI builds it by default).
+The build takes some three minutes (the first time also a build environment of 1.5 GB), so
+``scripts/setup.sh test`` runs these tests (marker ``bundle``) as a step of their own after
+the suite, on a bundle it builds with ``packaging/linux/build.sh``: ``BARFORGE_BUNDLE=DIR/barforge``
+tests a bundle built already, ``BARFORGE_SKIP_BUNDLE=1`` leaves them out when time is short
+(CI builds and tests it by default).
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from engine.music import Note, Pattern, Track
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "packaging" / "linux" / "build.sh"
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("BARFORGE_SKIP_BUNDLE") == "1", reason="BARFORGE_SKIP_BUNDLE=1 leaves it out"
-)
+pytestmark = [
+    pytest.mark.bundle,
+    pytest.mark.skipif(
+        os.environ.get("BARFORGE_SKIP_BUNDLE") == "1", reason="BARFORGE_SKIP_BUNDLE=1 leaves it out"
+    ),
+]
 
 
 @pytest.fixture(scope="module")
