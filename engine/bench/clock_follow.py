@@ -50,6 +50,8 @@ class ClockRun:
     pulse_ms: float
     period_ms: float
     distances_ms: tuple[float, ...] = ()
+    #: Periods jackd itself reported running late during the run (:meth:`JackServer.xruns`).
+    xruns: int = 0
 
 
 def sixteenths_bar() -> Pattern:
@@ -115,6 +117,7 @@ def follow_once(bpm: float, seconds: float, join: str = "start", period: int = 6
             time.sleep(seconds)
             transport.say("stop")
             dumped = dump.stop(settle_sec=0.3)
+            xruns = len(server.xruns())
         finally:
             player.close()
             transport.close()
@@ -139,6 +142,7 @@ def follow_once(bpm: float, seconds: float, join: str = "start", period: int = 6
         pulse_ms=60_000 / bpm / 24,
         period_ms=period / rate * 1e3,
         distances_ms=tuple(float(d) for d in distances),
+        xruns=xruns,
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.bench.clock_follow import follow_once
+from engine.bench.clock_follow import ClockRun, follow_once
 from engine.bench.live import inter_onset_errors
 from engine.live import messages as mm
 from engine.live.jack import JackServer, MidiDump, Transport
@@ -477,6 +477,19 @@ def test_clock_sync_follows_a_real_external_clock_through_a_tempo_change(
 ) -> None:
     if not os.path.exists("/usr/bin/jack_midi_clock"):
         pytest.skip("jack_midi_clock is not installed (Debian: apt-get install jack-midi-clock)")
+    # Made again (twice at most) only when it failed while jackd itself reported running
+    # late: the machine, not the player, lost time (see test_ardour.py).
+    for attempt in range(3):
+        before = len(jack_server.xruns())
+        try:
+            _follow_a_tempo_change(jack_server, output)
+            return
+        except AssertionError:
+            if attempt == 2 or len(jack_server.xruns()) == before:
+                raise
+
+
+def _follow_a_tempo_change(jack_server: JackServer, output: MidiOutput) -> None:
     clock = subprocess.Popen(
         ["jack_midi_clock", "-d", "0.2"],
         env=jack_server.env,
@@ -662,7 +675,15 @@ def test_play_pressed_while_the_daw_plays_comes_in_on_its_clock() -> None:
     that already came."""
     if not os.path.exists("/usr/bin/jack_midi_clock"):
         pytest.skip("jack_midi_clock is not installed (Debian: apt-get install jack-midi-clock)")
-    run = follow_once(97.0, seconds=2.0, join="running")
+    # A run is made again (twice at most) only when its timing was off while jackd itself
+    # reported running late: the machine, not the player, lost time (see test_ardour.py).
+    held_up: list[ClockRun] = []
+    while True:
+        run = follow_once(97.0, seconds=2.0, join="running")
+        on_time = run.max_ms <= 2 * run.period_ms + 1.0 and run.p90_ms <= 2.0
+        if on_time or not run.xruns or len(held_up) == 2:
+            break
+        held_up.append(run)
     assert run.onsets >= 10  # 2 s at 97 BPM hold 13 sixteenths
-    assert run.max_ms <= 2 * run.period_ms + 1.0, run
-    assert run.p90_ms <= 2.0, run
+    assert run.max_ms <= 2 * run.period_ms + 1.0, (run, held_up)
+    assert run.p90_ms <= 2.0, (run, held_up)
