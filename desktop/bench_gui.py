@@ -23,9 +23,7 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +36,7 @@ from PySide6.QtGui import QImage
 from desktop.app import application
 from desktop.main_window import MainWindow
 from desktop.piano_roll_view import PianoRollView
-from engine.bench.startup import read_report
+from engine.bench.startup import launch
 from engine.music import Note, Pattern, Track
 
 FRAME = QSize(1600, 900)
@@ -194,17 +192,10 @@ def generation_figures(model: str | None, repeats: int) -> dict[str, float]:
 
 
 def launch_times(runs: int) -> list[float]:
-    """Seconds from starting a new app process until its window painted."""
-    times = []
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory() as folder:
-            report = Path(folder) / "shown"
-            env = {**os.environ, "BARFORGE_REPORT_SHOWN": str(report)}
-            began = time.time()
-            start = "import sys; from desktop.app import main; sys.exit(main([]))"
-            subprocess.run([sys.executable, "-c", start], env=env, check=True, timeout=120)
-            times.append(read_report(report.read_text())["shown"] - began)
-    return times
+    """Seconds from starting a new app process until its window painted (as
+    ``barforge bench startup`` launches it)."""
+    start = "import sys; from desktop.app import main; sys.exit(main([]))"
+    return [launch([sys.executable, "-c", start])["shown"] for _ in range(runs)]
 
 
 def _p95(values: Sequence[float]) -> float:
